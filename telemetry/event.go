@@ -122,12 +122,13 @@ func (e ErrCategory) String() string {
 // fingerprint, the kind and the error category.
 type Event struct {
 	Time        time.Time
-	Host        string // normalised host key
-	DBSystem    string // "postgresql", "mysql", "sqlite", ... or "" when unknown
-	ConnID      uint64 // random per connection
-	Fingerprint uint64 // 0 when the operation has no statement
-	Latency     time.Duration
-	Rows        int64 // -1 when unknown
+	Host        string        // normalised host key
+	DBSystem    string        // "postgresql", "mysql", "sqlite", ... or "" when unknown
+	ConnID      uint64        // random per connection
+	Fingerprint uint64        // 0 when the operation has no statement
+	Latency     time.Duration // until the driver answered (for a query: the first result)
+	Total       time.Duration // for a query: until its rows were closed; 0 otherwise
+	Rows        int64         // -1 when unknown
 	Op          Op
 	Kind        Kind
 	Err         ErrCategory

@@ -1,0 +1,233 @@
+package connector
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sqltel/sqltel/flags"
+	"github.com/sqltel/sqltel/telemetry"
+)
+
+var (
+	_ driver.Connector = (*Connector)(nil)
+	_ io.Closer        = (*Connector)(nil)
+)
+
+// Connector wraps a driver.Connector. Each Connect decides, once for the
+// connection's lifetime, whether the connection records telemetry; one that
+// does not is returned unwrapped, so the default costs nothing per
+// statement. A Connector is safe for concurrent use, as database/sql needs.
+type Connector struct {
+	inner driver.Connector
+	cfg   config
+	flags *flags.Cache
+	reg   *telemetry.Registry
+	ep    flags.Endpoint
+	tcfg  telemetry.Config
+	now   func() time.Time
+
+	mu     sync.Mutex
+	exp    *telemetry.Exporter // the exporter last acquired, for Stats and Close
+	closed bool
+
+	panics   atomic.Uint64
+	flagWarn atomic.Bool
+}
+
+// New wraps inner. With no options telemetry is off and Connect returns the
+// inner connections as they are. An invalid option (an unknown mode, telemetry
+// on without an endpoint, a plain http endpoint off loopback) is an error
+// here rather than a silent default.
+func New(inner driver.Connector, opts ...Option) (*Connector, error) {
+	if inner == nil {
+		return nil, errors.New("sqltel: connector.New: inner connector is nil")
+	}
+	cfg := config{mode: ModeOff, host: "unknown", env: os.Getenv, now: time.Now, logger: slog.Default()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch cfg.mode {
+	case ModeOff, ModeOn, ModeForce:
+	case "":
+		cfg.mode = ModeOff
+	default:
+		return nil, fmt.Errorf("sqltel: telemetry mode %q is not one of off, on, force", string(cfg.mode))
+	}
+	c := &Connector{inner: inner, cfg: cfg, now: cfg.now, flags: cfg.flagCache, reg: cfg.registry}
+	if c.flags == nil {
+		c.flags = flags.Default()
+	}
+	if c.reg == nil {
+		c.reg = telemetry.Default()
+	}
+	c.ep = flags.Endpoint{URL: cfg.endpoint, Token: cfg.token, Client: cfg.httpClient}
+	c.tcfg = telemetry.Config{
+		Endpoint:        cfg.endpoint,
+		Token:           cfg.token,
+		HTTPClient:      cfg.httpClient,
+		Insecure:        cfg.insecure,
+		BufferSize:      cfg.bufferSize,
+		BatchSize:       cfg.batchSize,
+		FlushInterval:   cfg.flushInterval,
+		ShutdownTimeout: cfg.shutdownTimeout,
+		Format:          cfg.format,
+		DisableGzip:     cfg.disableGzip,
+		Logger:          cfg.logger,
+		OnError:         cfg.onError,
+	}
+	if cfg.mode != ModeOff && cfg.recorder == nil {
+		if cfg.endpoint == "" {
+			return nil, errors.New("sqltel: telemetry is " + string(cfg.mode) + " but no endpoint is set (DSN telemetry_endpoint or connector.WithEndpoint)")
+		}
+		if err := c.tcfg.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Driver returns the inner connector's driver, so that code which inspects
+// sql.DB.Driver() sees the driver it knows.
+func (c *Connector) Driver() driver.Driver { return c.inner.Driver() }
+
+// Connect implements driver.Connector. The inner connection is opened first;
+// a connection that records then holds a reference on its host's flag
+// context and on its endpoint's exporter until it is closed. Only a host
+// whose flag has never been fetched waits on the network here, bounded by the
+// flag fetch timeout and ctx.
+func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	start := c.now()
+	ci, err := c.inner.Connect(ctx)
+	if err != nil || c.cfg.mode == ModeOff {
+		return ci, err
+	}
+	latency := c.now().Sub(start)
+	s := c.session(ctx)
+	if s == nil {
+		return ci, nil
+	}
+	cw := &conn{inner: ci, s: s}
+	func() {
+		defer s.recoverPanic()
+		s.emit(telemetry.OpConnect, stmtID{}, start, latency, 0, -1, nil, false)
+	}()
+	return mirrorConn(cw).(driver.Conn), nil
+}
+
+// session decides whether a new connection records and, if so, takes the
+// references it will hold. nil means it does not record.
+func (c *Connector) session(ctx context.Context) *session {
+	var fc *flags.Context
+	on := flags.Decide(string(c.cfg.mode), c.cfg.env, func() bool {
+		x, err := c.flags.Acquire(ctx, c.ep, c.cfg.host)
+		if err != nil {
+			c.warnOnce(&c.flagWarn, "sqltel: feature flag unavailable; telemetry stays off", err)
+			return false
+		}
+		fc = x
+		return x.Enabled(ctx)
+	})
+	if !on {
+		if fc != nil {
+			fc.Release()
+		}
+		return nil
+	}
+	rec := c.cfg.recorder
+	var exp *telemetry.Exporter
+	if rec == nil {
+		var err error
+		if exp, err = c.reg.Acquire(c.tcfg); err != nil {
+			if fc != nil {
+				fc.Release()
+			}
+			c.cfg.logger.Warn("sqltel: exporter unavailable; telemetry stays off", "error", err)
+			return nil
+		}
+		c.mu.Lock()
+		c.exp = exp
+		c.mu.Unlock()
+		rec = exp
+	}
+	return &session{
+		c:        c,
+		rec:      rec,
+		host:     c.cfg.host,
+		dbSystem: c.cfg.dbSystem,
+		connID:   rand.Uint64(),
+		release: func() {
+			if exp != nil {
+				exp.Release()
+			}
+			if fc != nil {
+				fc.Release()
+			}
+		},
+	}
+}
+
+// Close flushes the exporter this connector used, within the shutdown
+// budget, and closes the inner connector when it is an io.Closer.
+// database/sql's DB.Close calls it after closing every connection; a second
+// call only repeats the inner Close's answer.
+func (c *Connector) Close() error {
+	c.mu.Lock()
+	exp, first := c.exp, !c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if exp != nil && first {
+		budget := c.cfg.shutdownTimeout
+		if budget <= 0 {
+			budget = telemetry.DefaultShutdownTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
+		if err := exp.Flush(ctx); err != nil {
+			c.cfg.logger.Debug("sqltel: flush on close", "error", err)
+		}
+		cancel()
+	}
+	if cl, ok := c.inner.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
+// Stats returns the stats of the exporter this connector records into (frozen
+// once that exporter has stopped), or zero stats when it has not recorded.
+func (c *Connector) Stats() telemetry.Stats {
+	c.mu.Lock()
+	exp := c.exp
+	c.mu.Unlock()
+	if exp == nil {
+		return telemetry.Stats{}
+	}
+	return exp.Stats()
+}
+
+// RecoveredPanics counts the panics raised inside sqltel's recording and
+// recovered before they could reach a query.
+func (c *Connector) RecoveredPanics() uint64 { return c.panics.Load() }
+
+func (c *Connector) panicked(r any) {
+	if c.panics.Add(1) == 1 {
+		// The value is not logged: it could quote a statement.
+		c.cfg.logger.Warn("sqltel: recovered a panic in telemetry recording; the query was not affected", "panic_type", fmt.Sprintf("%T", r))
+	}
+}
+
+func (c *Connector) warnOnce(flag *atomic.Bool, msg string, err error) {
+	if flag.CompareAndSwap(false, true) {
+		c.cfg.logger.Warn(msg, "error", err)
+	} else {
+		c.cfg.logger.Debug(msg, "error", err)
+	}
+}

@@ -1,0 +1,111 @@
+package connector
+
+import (
+	"database/sql/driver"
+	"sync/atomic"
+	"time"
+
+	"github.com/sqltel/sqltel/internal/sqlfp"
+	"github.com/sqltel/sqltel/telemetry"
+)
+
+// session is one recording connection's link to telemetry: where its events
+// go, what identifies them, and what the connection must give back when it
+// closes. A connection that does not record has no session and is not
+// wrapped at all.
+type session struct {
+	c        *Connector
+	rec      telemetry.Recorder
+	host     string
+	dbSystem string
+	connID   uint64
+	release  func() // gives back the flag and exporter references
+	released atomic.Bool
+}
+
+// done releases the session's references exactly once, however many times
+// the connection is closed.
+func (s *session) done() {
+	if s.released.CompareAndSwap(false, true) && s.release != nil {
+		s.release()
+	}
+}
+
+// record builds and records one event. It runs after the inner driver has
+// answered and its results are already in the caller's hands, so a panic in
+// here (a fingerprinting bug, a broken recorder) is recovered, counted and
+// cannot change what the user's call returns.
+//
+// A statement is given either as its text (fingerprinted here, inside the
+// firewall) or, for prepared statements, as the id computed once at Prepare.
+func (s *session) record(op telemetry.Op, query string, id stmtID, start time.Time, rows int64, err error, inTx bool) {
+	defer s.recoverPanic()
+	if query != "" {
+		id = newStmtID(query)
+	}
+	s.emit(op, id, start, s.c.now().Sub(start), 0, rows, err, inTx)
+}
+
+func (s *session) emit(op telemetry.Op, id stmtID, start time.Time, latency, total time.Duration, rows int64, err error, inTx bool) {
+	s.rec.Record(telemetry.Event{
+		Time:        start,
+		Host:        s.host,
+		DBSystem:    s.dbSystem,
+		ConnID:      s.connID,
+		Fingerprint: id.fp,
+		Latency:     latency,
+		Total:       total,
+		Rows:        rows,
+		Op:          op,
+		Kind:        id.kind,
+		Err:         category(err),
+		InTx:        inTx,
+	})
+}
+
+// recordExec is record for an exec, whose row count comes from the result.
+// RowsAffected is called inside the panic firewall: the result belongs to the
+// driver and may do anything.
+func (s *session) recordExec(op telemetry.Op, query string, id stmtID, start time.Time, res driver.Result, err error, inTx bool) {
+	defer s.recoverPanic()
+	rows := int64(-1)
+	if err == nil && res != nil {
+		if n, rerr := res.RowsAffected(); rerr == nil {
+			rows = n
+		}
+	}
+	s.record(op, query, id, start, rows, err, inTx)
+}
+
+func (s *session) recoverPanic() {
+	if r := recover(); r != nil {
+		s.c.panicked(r)
+	}
+}
+
+// stmtID is what an event says about its statement: never the text, only
+// its kind and fingerprint.
+type stmtID struct {
+	fp   uint64
+	kind telemetry.Kind
+}
+
+func newStmtID(query string) stmtID {
+	return stmtID{fp: sqlfp.Fingerprint(query), kind: sqlfp.Kind(query)}
+}
+
+// id fingerprints a statement being prepared, inside the panic firewall.
+func (s *session) id(query string) stmtID {
+	defer s.recoverPanic()
+	return newStmtID(query)
+}
+
+// recordRows records a query when its rows are closed.
+func (s *session) recordRows(r *rows, end time.Time, err error, inTx bool) {
+	defer s.recoverPanic()
+	id := r.id
+	if r.query != "" {
+		id = newStmtID(r.query)
+	}
+	s.emit(r.op, id, r.start, r.latency, end.Sub(r.start), r.n, err, inTx)
+}

@@ -1,0 +1,37 @@
+package connector
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sqltel/sqltel/telemetry"
+)
+
+type failingClose struct{ baseConn }
+
+var errClose = errors.New("inner close failed")
+
+func (failingClose) Close() error { return errClose }
+
+// A connection gives its references back exactly once, even when Close is
+// called twice and the inner Close fails, and records its close once.
+func TestCloseReleasesOnce(t *testing.T) {
+	c := &Connector{now: time.Now}
+	var released, closes int
+	s := &session{c: c, release: func() { released++ },
+		rec: telemetry.RecorderFunc(func(ev telemetry.Event) {
+			if ev.Op == telemetry.OpClose {
+				closes++
+			}
+		})}
+	w := &conn{inner: failingClose{}, s: s}
+	for i := 0; i < 2; i++ {
+		if err := w.Close(); err != errClose {
+			t.Fatalf("Close #%d = %v, want the inner error itself", i+1, err)
+		}
+	}
+	if released != 1 || closes != 1 {
+		t.Errorf("released %d times, recorded %d closes; want 1 and 1", released, closes)
+	}
+}

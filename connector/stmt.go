@@ -1,0 +1,104 @@
+package connector
+
+import (
+	"context"
+	"database/sql/driver"
+	"time"
+
+	"github.com/sqltel/sqltel/telemetry"
+)
+
+var (
+	_ driver.Stmt             = (*stmt)(nil)
+	_ driver.StmtExecContext  = (*stmt)(nil)
+	_ driver.StmtQueryContext = (*stmt)(nil)
+)
+
+// stmt wraps a prepared statement of a recording connection. Its statement
+// id is computed once at Prepare, so executing it again costs no
+// fingerprinting. NamedValueChecker and ColumnConverter are added by
+// mirrorStmt exactly when the inner stmt has them: database/sql's argument
+// conversion (convert.go) checks the Stmt's checker, then the Conn's, then
+// the Stmt's ColumnConverter, and mirroring keeps that order intact.
+type stmt struct {
+	inner driver.Stmt
+	c     *conn
+	id    stmtID
+
+	// implicit is set on the statement database/sql prepares after an
+	// ErrSkip: its one execution is reported as that exec or query, timed
+	// from the prepare.
+	implicit telemetry.Op
+	start    time.Time
+}
+
+// Unwrap returns the driver's own statement.
+func (s *stmt) Unwrap() driver.Stmt { return s.inner }
+
+// Close implements driver.Stmt.
+func (s *stmt) Close() error { return s.inner.Close() }
+
+// NumInput implements driver.Stmt.
+func (s *stmt) NumInput() int { return s.inner.NumInput() }
+
+// Exec implements driver.Stmt.
+func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), valuesToNamed(args))
+}
+
+// Query implements driver.Stmt.
+func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), valuesToNamed(args))
+}
+
+// op returns what an execution of this statement is reported as, and since
+// when it is timed.
+func (s *stmt) op(start time.Time, explicit telemetry.Op) (telemetry.Op, time.Time) {
+	if s.implicit == telemetry.OpUnknown {
+		return explicit, start
+	}
+	op := s.implicit
+	s.implicit = telemetry.OpUnknown
+	return op, s.start
+}
+
+// ExecContext implements driver.StmtExecContext.
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	c := s.c
+	start := c.s.c.now()
+	res, err := ctxStmtExec(ctx, s.inner, args)
+	op, since := s.op(start, telemetry.OpStmtExec)
+	c.s.recordExec(op, "", s.id, since, res, err, c.inTx)
+	return res, err
+}
+
+// QueryContext implements driver.StmtQueryContext.
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	c := s.c
+	start := c.s.c.now()
+	ri, err := ctxStmtQuery(ctx, s.inner, args)
+	op, since := s.op(start, telemetry.OpStmtQuery)
+	if err != nil {
+		c.s.record(op, "", s.id, since, -1, err, c.inTx)
+		return nil, err
+	}
+	return newRows(ri, c, op, "", s.id, since), nil
+}
+
+// valuesToNamed serves callers of the deprecated Exec and Query (through
+// sql.Conn.Raw); database/sql itself always calls the context forms.
+func valuesToNamed(args []driver.Value) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return nv
+}
+
+// columnConverter forwards a mirrored ColumnConverter (see mirror_gen.go).
+type columnConverter struct{ cc driver.ColumnConverter } //nolint:staticcheck // database/sql still honours it
+
+// ColumnConverter implements driver.ColumnConverter.
+func (c columnConverter) ColumnConverter(idx int) driver.ValueConverter {
+	return c.cc.ColumnConverter(idx)
+}

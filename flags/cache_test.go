@@ -1,0 +1,424 @@
+package flags
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+)
+
+var bg = context.Background()
+
+func pending(c *Cache) (n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		n += e.pending
+	}
+	return n
+}
+
+// Cold cache: every caller waits for the one fetch and gets its answer, not
+// an early "disabled".
+func TestColdCacheOneFetchForConcurrentCallers(t *testing.T) {
+	release := make(chan struct{})
+	srv := newFlagServer(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		<-release
+		writeAnswer(w, true)
+	})
+	c := newTestCache(t)
+	ep := Endpoint{URL: srv.URL}
+
+	const callers = 50
+	got := make([]bool, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			x, err := c.Acquire(bg, ep, "db")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer x.Release()
+			got[i] = x.Enabled(bg)
+		})
+	}
+	waitUntil(t, "all callers to wait on the fetch", func() bool { return pending(c) == callers })
+	close(release)
+	wg.Wait()
+
+	for i, v := range got {
+		if !v {
+			t.Errorf("caller %d: Enabled = false, want true", i)
+		}
+	}
+	if n := srv.count(); n != 1 {
+		t.Errorf("server saw %d requests, want 1", n)
+	}
+}
+
+// Both answers are cached and survive the last Release: churn costs nothing.
+func TestChurnDoesNotRefetch(t *testing.T) {
+	for _, flag := range []bool{false, true} {
+		srv := newFlagServer(t, func(w http.ResponseWriter, _ *http.Request, _ int) { writeAnswer(w, flag) })
+		c := newTestCache(t)
+		ep := Endpoint{URL: srv.URL}
+		for range 5 {
+			x := acquire(t, c, ep, "db")
+			if got := x.Enabled(bg); got != flag {
+				t.Errorf("flag %v: Enabled = %v", flag, got)
+			}
+			x.Release()
+		}
+		if n := srv.count(); n != 1 {
+			t.Errorf("flag %v: server saw %d requests, want 1", flag, n)
+		}
+		want := []HostStats{{URL: srv.URL, Host: "db", Fetches: 1, Value: flag, Known: true}}
+		if d := cmp.Diff(want, c.Stats(), cmp.FilterPath(isLastFetch, cmp.Ignore())); d != "" {
+			t.Errorf("flag %v: Stats (-want +got):\n%s", flag, d)
+		}
+	}
+}
+
+func isLastFetch(p cmp.Path) bool { return p.Last().String() == ".LastFetch" }
+
+// An expired value is served while one refresh runs in the background.
+func TestStaleWhileRevalidate(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := newFlagServer(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+		if n > 1 {
+			close(entered)
+			<-release
+		}
+		writeAnswer(w, n == 1)
+	})
+	clk := newClock()
+	c := newTestCache(t, WithClock(clk.Now))
+	x := acquire(t, c, Endpoint{URL: srv.URL}, "db")
+	defer x.Release()
+	if !x.Enabled(bg) {
+		t.Fatal("first Enabled = false, want true")
+	}
+
+	clk.Advance(15 * time.Minute)
+	// A cancelled ctx proves Enabled does not wait: waiting would give false.
+	done, cancel := context.WithCancel(bg)
+	cancel()
+	if !x.Enabled(done) {
+		t.Fatal("expired: Enabled = false, want the stale true")
+	}
+	<-entered // the server has the refresh and is holding it
+	if !x.Enabled(done) {
+		t.Fatal("during refresh: Enabled = false, want the stale true")
+	}
+	close(release)
+	settle(c)
+	if x.Enabled(bg) {
+		t.Error("after refresh: Enabled = true, want the new false")
+	}
+	if n := srv.count(); n != 2 {
+		t.Errorf("server saw %d requests, want 2", n)
+	}
+}
+
+// After a success, a failing server gets the stale value served and retries
+// spaced by a doubling backoff capped at the TTL; logs are one per episode
+// and never hold the token.
+func TestBackoffServesStaleAndLogsOncePerEpisode(t *testing.T) {
+	var failing atomic.Bool
+	srv := newFlagServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			t.Error("missing bearer token")
+		}
+		if failing.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		writeAnswer(w, true)
+	})
+	var logs bytes.Buffer
+	clk := newClock()
+	c := newTestCache(t, WithClock(clk.Now), WithTTL(2*time.Minute),
+		WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	x := acquire(t, c, Endpoint{URL: srv.URL, Token: token}, "db")
+	defer x.Release()
+	if !x.Enabled(bg) {
+		t.Fatal("first Enabled = false")
+	}
+
+	failing.Store(true)
+	steps := []struct {
+		advance      time.Duration
+		wantRequests int
+	}{
+		{2 * time.Minute, 2}, // expired: refresh fails, backoff 30s
+		{29 * time.Second, 2},
+		{time.Second, 3}, // backoff 60s
+		{59 * time.Second, 3},
+		{time.Second, 4}, // backoff 120s
+		{119 * time.Second, 4},
+		{time.Second, 5}, // backoff stays 120s: capped at the TTL
+		{119 * time.Second, 5},
+		{time.Second, 6},
+	}
+	for i, s := range steps {
+		clk.Advance(s.advance)
+		for range 10 {
+			if !x.Enabled(bg) {
+				t.Fatalf("step %d: Enabled = false, want the stale true", i)
+			}
+		}
+		settle(c)
+		if n := srv.count(); n != s.wantRequests {
+			t.Fatalf("step %d: server saw %d requests, want %d", i, n, s.wantRequests)
+		}
+	}
+	failing.Store(false)
+	clk.Advance(2 * time.Minute)
+	x.Enabled(bg)
+	settle(c)
+	if got := c.Stats()[0]; got.Fetches != 7 || got.Errors != 5 || !got.Value {
+		t.Errorf("Stats = %+v, want 7 fetches, 5 errors, value true", got)
+	}
+
+	levels := map[string]int{}
+	for line := range strings.Lines(logs.String()) {
+		var rec struct{ Level string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		levels[rec.Level]++
+	}
+	if d := cmp.Diff(map[string]int{"WARN": 1, "DEBUG": 4, "INFO": 1}, levels); d != "" {
+		t.Errorf("log levels (-want +got):\n%s", d)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Errorf("logs leak the token:\n%s", logs.String())
+	}
+}
+
+// A service that is down from the start costs one request per backoff, not
+// one per connect, and every connect hears "disabled".
+func TestServerDownFromStartNoStorm(t *testing.T) {
+	srv := newFlagServer(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	})
+	clk := newClock()
+	c := newTestCache(t, WithClock(clk.Now), WithLogger(slog.New(slog.DiscardHandler)))
+	ep := Endpoint{URL: srv.URL}
+	connect := func() bool {
+		x := acquire(t, c, ep, "db")
+		defer x.Release()
+		return x.Enabled(bg)
+	}
+
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			if connect() {
+				t.Error("Enabled = true with no answer ever")
+			}
+		})
+	}
+	wg.Wait()
+	if n := srv.count(); n != 1 {
+		t.Fatalf("100 connects: server saw %d requests, want 1", n)
+	}
+	clk.Advance(30 * time.Second)
+	if connect() {
+		t.Error("after backoff: Enabled = true")
+	}
+	if n := srv.count(); n != 2 {
+		t.Errorf("after backoff: server saw %d requests, want 2", n)
+	}
+}
+
+// A cold caller waits no longer than its ctx; the fetch carries on for others.
+func TestColdWaitBoundedByCallerAndTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := newFlagServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		select {
+		case <-release:
+			writeAnswer(w, true)
+		case <-r.Context().Done():
+		}
+	})
+	c := newTestCache(t, WithLogger(slog.New(slog.DiscardHandler)), WithFetchTimeout(100*time.Millisecond))
+	x := acquire(t, c, Endpoint{URL: srv.URL}, "db")
+	defer x.Release()
+
+	done, cancel := context.WithCancel(bg)
+	cancel()
+	if x.Enabled(done) {
+		t.Error("cancelled caller: Enabled = true")
+	}
+	settle(c) // the fetch times out: nobody released the handler
+	if x.Enabled(bg) {
+		t.Error("during backoff: Enabled = true")
+	}
+	if got := c.Stats()[0]; got.Fetches != 1 || got.Errors != 1 || got.Known {
+		t.Errorf("Stats = %+v, want 1 fetch, 1 error, not known", got)
+	}
+	close(release)
+}
+
+// Answers' TTLs are clamped whatever the Fetcher says.
+func TestAnswerTTLClamped(t *testing.T) {
+	var fetches atomic.Int32
+	clk := newClock()
+	c := newTestCache(t, WithClock(clk.Now), WithFetcher(func(Endpoint) Fetcher {
+		return fetcherFunc(func(context.Context, string) (Answer, error) {
+			fetches.Add(1)
+			return Answer{Enabled: true, TTL: time.Nanosecond}, nil
+		})
+	}))
+	x := acquire(t, c, Endpoint{URL: "http://flags.invalid"}, "db")
+	defer x.Release()
+	for _, s := range []struct {
+		advance time.Duration
+		want    int32
+	}{{0, 1}, {59 * time.Second, 1}, {time.Second, 2}} {
+		clk.Advance(s.advance)
+		x.Enabled(bg)
+		settle(c)
+		if n := fetches.Load(); n != s.want {
+			t.Errorf("after %v: %d fetches, want %d", s.advance, n, s.want)
+		}
+	}
+}
+
+type fetcherFunc func(context.Context, string) (Answer, error)
+
+func (f fetcherFunc) Fetch(ctx context.Context, host string) (Answer, error) { return f(ctx, host) }
+
+func TestReleaseCountsOnce(t *testing.T) {
+	srv := newFlagServer(t, func(w http.ResponseWriter, _ *http.Request, _ int) { writeAnswer(w, true) })
+	c := newTestCache(t)
+	ep := Endpoint{URL: srv.URL}
+	a, b := acquire(t, c, ep, "db"), acquire(t, c, ep, "db")
+	refs := func() int { return c.Stats()[0].RefCount }
+	a.Release()
+	a.Release()
+	if got := refs(); got != 1 {
+		t.Errorf("after double Release: RefCount = %d, want 1", got)
+	}
+	if a.Enabled(bg) || srv.count() != 0 {
+		t.Error("released Context: Enabled answered or fetched")
+	}
+	b.Release()
+	if got := refs(); got != 0 {
+		t.Errorf("after all Releases: RefCount = %d, want 0", got)
+	}
+}
+
+// Unheld entries go only once their value and backoff have run out.
+func TestEvictionOnlyAfterExpiry(t *testing.T) {
+	clk := newClock()
+	c := newTestCache(t, WithClock(clk.Now), WithFetcher(func(Endpoint) Fetcher {
+		return fetcherFunc(func(context.Context, string) (Answer, error) { return Answer{}, nil })
+	}))
+	ep := Endpoint{URL: "http://flags.invalid"}
+	hosts := func() (hs []string) {
+		for _, s := range c.Stats() {
+			hs = append(hs, s.Host)
+		}
+		return hs
+	}
+	x := acquire(t, c, ep, "a")
+	x.Enabled(bg)
+	x.Release()
+	acquire(t, c, ep, "b").Release()
+	if d := cmp.Diff([]string{"a", "b"}, hosts()); d != "" {
+		t.Errorf("before expiry (-want +got):\n%s", d)
+	}
+	clk.Advance(15 * time.Minute)
+	acquire(t, c, ep, "c").Release()
+	if d := cmp.Diff([]string{"c"}, hosts()); d != "" {
+		t.Errorf("after expiry (-want +got):\n%s", d)
+	}
+}
+
+func TestAcquireRejectsBadInput(t *testing.T) {
+	c := newTestCache(t)
+	for _, tt := range []struct{ url, host string }{
+		{"http://flags", ""},
+		{"", "db"},
+		{"flags:4318", "db"},
+		{"ftp://flags", "db"},
+		{"http://", "db"},
+		{"http://user:pa55word@[::1", "db"},
+	} {
+		_, err := c.Acquire(bg, Endpoint{URL: tt.url, Token: token}, tt.host)
+		if err == nil {
+			t.Errorf("Acquire(%q, %q) succeeded", tt.url, tt.host)
+		} else if msg := err.Error(); strings.Contains(msg, "pa55word") || strings.Contains(msg, token) {
+			t.Errorf("error leaks a secret: %v", err)
+		}
+	}
+}
+
+// Close cancels and waits for a background refresh; nothing is left behind.
+func TestCloseWaitsForRefresh(t *testing.T) {
+	entered := make(chan struct{})
+	srv := newFlagServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n > 1 {
+			close(entered)
+			<-r.Context().Done()
+			return
+		}
+		writeAnswer(w, true)
+	})
+	ignore := goleak.IgnoreCurrent()
+	clk := newClock()
+	c := NewCache(WithClock(clk.Now))
+	x := acquire(t, c, Endpoint{URL: srv.URL}, "db")
+	x.Enabled(bg)
+	clk.Advance(time.Hour)
+	x.Enabled(bg)
+	<-entered
+
+	c.Close()
+	goleak.VerifyNone(t, ignore)
+	if !x.Enabled(bg) {
+		t.Error("after Close: Enabled = false, want the cached true")
+	}
+	if _, err := c.Acquire(bg, Endpoint{URL: srv.URL}, "db"); !errors.Is(err, ErrClosed) {
+		t.Errorf("Acquire after Close: %v, want ErrClosed", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if n := srv.count(); n != 2 {
+		t.Errorf("server saw %d requests, want 2", n)
+	}
+}
+
+func TestDefaultIsShared(t *testing.T) {
+	if Default() != Default() {
+		t.Error("Default returned two caches")
+	}
+}
+
+func BenchmarkEnabledFresh(b *testing.B) {
+	c := NewCache(WithFetcher(func(Endpoint) Fetcher {
+		return fetcherFunc(func(context.Context, string) (Answer, error) { return Answer{Enabled: true}, nil })
+	}))
+	defer c.Close()
+	x, _ := c.Acquire(bg, Endpoint{URL: "http://flags.invalid"}, "db")
+	defer x.Release()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			x.Enabled(bg)
+		}
+	})
+}

@@ -1,0 +1,38 @@
+// Package sqlfp classifies and fingerprints SQL statements without parsing
+// them.
+//
+// A wrapped connection calls [Kind] and [Fingerprint] on every statement, so
+// both run in a single pass over the text and never allocate. [Normalize] is
+// for the opt-in telemetry_sql=normalized mode and returns the text that
+// Fingerprint hashes, with every literal replaced by '?'.
+//
+// All three work on one dialect-agnostic token stream (see lex.go) that is
+// good enough for PostgreSQL, MySQL, SQLite and SQL Server: it knows
+// comments, quoted strings and identifiers, numbers and the common
+// placeholder styles, and it treats everything else as words and single-byte
+// punctuation. None of the functions ever panics, whatever the input
+// (invalid UTF-8, unterminated strings and comments).
+//
+// # Canonical form
+//
+// The canonical form of a statement is its token sequence, each token
+// rendered as below and separated from the next by exactly one space:
+//
+//   - comments (-- to end of line, /* to */) and whitespace are dropped;
+//   - words (keywords and unquoted identifiers) are ASCII lower-cased;
+//   - `backtick` identifiers are kept byte for byte;
+//   - "double-quoted" text is kept byte for byte by Fingerprint (it is an
+//     identifier in standard SQL) but replaced by '?' in Normalize (MySQL
+//     reads it as a string by default, so it may hold a value);
+//   - literals become '?': strings ('..' with '' and backslash escapes,
+//     E'..', N'..', B'..', X'..', U&'..', $tag$..$tag$), numbers (integers,
+//     decimals, exponents, 0x/0b/0o forms, with a unary sign when the sign
+//     cannot be a binary operator), TRUE, FALSE, and NULL except directly
+//     after IS or IS NOT (IS NULL is structure, not a value);
+//   - placeholders ($1, ?, :name, :1, @p1) become '?';
+//   - a parenthesised list holding only literals and placeholders becomes
+//     "(?)", and after VALUES a comma-separated run of such lists becomes a
+//     single "(?)", so IN (1, 2, 3), IN ($1, $2) and multi-row inserts of any
+//     row count share a fingerprint;
+//   - every other byte is a punctuation token of its own, except "::".
+package sqlfp

@@ -1,0 +1,75 @@
+package telemetry
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr string // substring; "" means valid
+	}{
+		{"https", Config{Endpoint: "https://collector.example"}, ""},
+		{"https with path", Config{Endpoint: "https://collector.example/base/"}, ""},
+		{"http loopback v4", Config{Endpoint: "http://127.0.0.1:8080"}, ""},
+		{"http loopback 127/8", Config{Endpoint: "http://127.1.2.3"}, ""},
+		{"http loopback v6", Config{Endpoint: "http://[::1]:9000"}, ""},
+		{"http localhost", Config{Endpoint: "http://LOCALHOST:1"}, ""},
+		{"http insecure", Config{Endpoint: "http://collector.internal", Insecure: true}, ""},
+		{"http remote", Config{Endpoint: "http://collector.example"}, "Config.Endpoint uses http"},
+		{"http almost loopback", Config{Endpoint: "http://localhost.example.com"}, "Config.Insecure"},
+		{"empty", Config{}, "Config.Endpoint is empty"},
+		{"scheme", Config{Endpoint: "ftp://x"}, "Config.Endpoint must use https"},
+		{"no scheme", Config{Endpoint: "collector.example"}, "Config.Endpoint must use https"},
+		{"no host", Config{Endpoint: "https://"}, "no host"},
+		{"user info", Config{Endpoint: "https://user:pw@x"}, "user information"},
+		{"query", Config{Endpoint: "https://x/?a=b"}, "query"},
+		{"bad url", Config{Endpoint: "https://x\x7f"}, "not a valid URL"},
+		{"token", Config{Endpoint: "https://x", Token: "a b"}, "Config.Token"},
+		{"buffer", Config{Endpoint: "https://x", BufferSize: -1}, "Config.BufferSize"},
+		{"batch", Config{Endpoint: "https://x", BatchSize: -1}, "Config.BatchSize"},
+		{"batch > buffer", Config{Endpoint: "https://x", BufferSize: 10, BatchSize: 11}, "larger than Config.BufferSize"},
+		{"batch > default buffer", Config{Endpoint: "https://x", BatchSize: 20000}, "larger than"},
+		{"interval", Config{Endpoint: "https://x", FlushInterval: -time.Second}, "Config.FlushInterval"},
+		{"shutdown", Config{Endpoint: "https://x", ShutdownTimeout: -1}, "Config.ShutdownTimeout"},
+		{"format", Config{Endpoint: "https://x", Format: 7}, "Config.Format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Validate() = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestValidateNeverEchoesSecrets(t *testing.T) {
+	for _, cfg := range []Config{
+		{Endpoint: "https://user:hunter2@x"},
+		{Endpoint: "https://x", Token: "hunter2\r\n"},
+		{Endpoint: "https://x/?key=hunter2"},
+		{Endpoint: "https://x/\x00hunter2"},
+	} {
+		if err := cfg.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Validate() = %v: want an error without the secret", err)
+		}
+	}
+}
+
+func TestWithDefaults(t *testing.T) {
+	c := Config{Endpoint: "https://x/"}.withDefaults()
+	if c.BufferSize != 10000 || c.BatchSize != 200 || c.FlushInterval != 10*time.Second ||
+		c.ShutdownTimeout != 5*time.Second || c.Logger == nil || c.Clock == nil {
+		t.Errorf("withDefaults() = %+v", c)
+	}
+	if got := c.eventsURL(); got != "https://x/v1/events" {
+		t.Errorf("eventsURL() = %q", got)
+	}
+}

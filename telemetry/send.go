@@ -1,0 +1,100 @@
+package telemetry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sqltel/sqltel/internal/version"
+)
+
+// errRedirectRefused is returned by the redirect policy; a request that
+// ends with it is rejected, not retried.
+var errRedirectRefused = errors.New("telemetry: redirect refused")
+
+// newHTTPClient returns the client requests are sent with, and the
+// transport the exporter owns (nil when the caller supplied the client).
+func newHTTPClient(c *http.Client) (*http.Client, *http.Transport) {
+	if c != nil {
+		cp := *c // copy: the caller's client keeps its own policy
+		cp.CheckRedirect = redirectPolicy(c.CheckRedirect)
+		return &cp, nil
+	}
+	var tr *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		tr = dt.Clone()
+	} else {
+		tr = &http.Transport{Proxy: http.ProxyFromEnvironment}
+	}
+	return &http.Client{Transport: tr, CheckRedirect: redirectPolicy(nil)}, tr
+}
+
+// redirectPolicy refuses redirects to another host and downgrades from
+// https to http, then defers to next (or to the default limit of 10).
+func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		orig := via[0].URL
+		if !strings.EqualFold(req.URL.Host, orig.Host) {
+			return fmt.Errorf("%w: to another host (%s)", errRedirectRefused, req.URL.Host)
+		}
+		if orig.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("%w: from https to %s", errRedirectRefused, req.URL.Scheme)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return fmt.Errorf("%w: after 10 redirects", errRedirectRefused)
+		}
+		return nil
+	}
+}
+
+// result is the outcome of one HTTP attempt.
+type result struct {
+	status        int // 0 when err != nil
+	body          []byte
+	retryAfter    time.Duration
+	hasRetryAfter bool
+	err           error // transport error, timeout, refused redirect
+}
+
+// post sends one attempt of b with the given body.
+func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool) result {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	if err != nil {
+		return result{err: err}
+	}
+	h := req.Header
+	h.Set("Content-Type", e.enc.contentType())
+	if gzipped {
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("User-Agent", version.UserAgent)
+	h.Set("Sqltel-Request-Id", b.requestID)
+	h.Set("Sqltel-Attempt", strconv.Itoa(b.attempts))
+	if e.auth != "" {
+		h.Set("Authorization", e.auth)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return result{err: err}
+	}
+	defer resp.Body.Close()
+	res := result{status: resp.StatusCode}
+	// A 2xx whose body cannot be read in full is still an acceptance: the
+	// truncated body is then malformed, never a reason to resend.
+	res.body, _ = io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		res.retryAfter, res.hasRetryAfter = parseRetryAfter(v, e.cfg.Clock())
+	}
+	return res
+}
+
+func errorsIsRedirect(err error) bool { return errors.Is(err, errRedirectRefused) }

@@ -1,0 +1,190 @@
+package telemetry
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", `q"uote`, `back\slash`, "nl\n cr\r tab\t", "\x00\x01\x1f\x7f", "héllo wörld",
+		"emoji 😀", "bad \xff utf8", "trunc \xe2\x82", "sep \u2028 \u2029", "<html>&",
+	} {
+		got := appendString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Errorf("appendString(%q) = %s: not JSON: %v", s, got, err)
+			continue
+		}
+		ref, _ := json.Marshal(s) // encoding/json also replaces each invalid byte
+		var want string
+		json.Unmarshal(ref, &want)
+		if back != want {
+			t.Errorf("appendString(%q) round-trips to %q, want %q", s, back, want)
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	f.Add("a\"b\\c\n\x00\xff\u2028")
+	f.Fuzz(func(t *testing.T, s string) {
+		var back string
+		if err := json.Unmarshal(appendString(nil, s), &back); err != nil {
+			t.Fatalf("not JSON: %v", err)
+		}
+		if utf8.ValidString(s) && back != s {
+			t.Fatalf("round trip %q -> %q", s, back)
+		}
+	})
+}
+
+func TestAppendHex64(t *testing.T) {
+	for v, want := range map[uint64]string{0: "0000000000000000", 0xff: "00000000000000ff", ^uint64(0): "ffffffffffffffff"} {
+		if got := string(appendHex64(nil, v)); got != want {
+			t.Errorf("appendHex64(%#x) = %s, want %s", v, got, want)
+		}
+	}
+}
+
+func testBatch(n int) *batch {
+	b := &batch{
+		requestID: "0123456789abcdef0123456789abcdef",
+		createdAt: time.Date(2026, 1, 1, 0, 0, 0, 5, time.UTC),
+		sessionID: "fedcba9876543210fedcba9876543210",
+	}
+	for i := range n {
+		it := item{ev: testEvent(i)}
+		it.id[0], it.id[15] = byte(i), byte(i>>8)
+		b.items = append(b.items, it)
+	}
+	return b
+}
+
+func TestEncodeJSON(t *testing.T) {
+	enc := newEncoder(FormatJSON, true)
+	b := testBatch(20)
+	body, gz := enc.encode(b)
+	if !gz {
+		t.Fatal("a 20-event body was not gzipped")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(zr)
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, raw)
+	}
+	if env.RequestID != b.requestID || env.CreatedAt != "2026-01-01T00:00:00.000000005Z" || len(env.Events) != 20 {
+		t.Errorf("envelope = %+v", env)
+	}
+	// The same batch encodes to the same bytes: a resend is identical.
+	again, _ := enc.encode(b)
+	zr.Reset(bytes.NewReader(again))
+	raw2, _ := io.ReadAll(zr)
+	if !bytes.Equal(raw, raw2) {
+		t.Error("re-encoding the batch changed the body")
+	}
+	small, gz := enc.encode(testBatch(1))
+	if gz || !json.Valid(small) {
+		t.Errorf("1-event body: gzipped %v, valid %v", gz, json.Valid(small))
+	}
+}
+
+func TestEncodeNDJSON(t *testing.T) {
+	enc := newEncoder(FormatNDJSON, false)
+	body, gz := enc.encode(testBatch(3))
+	if gz {
+		t.Error("gzipped with compression off")
+	}
+	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3", len(lines))
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if m["request_id"] != "0123456789abcdef0123456789abcdef" || m["client"] == nil || m["type"] != "statement" {
+			t.Errorf("line = %v", m)
+		}
+	}
+}
+
+func TestParseResponse(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		body     string
+		want     response
+		wantWait time.Duration
+		wantOK   bool
+	}{
+		{"", response{}, 0, true},
+		{"  \n", response{}, 0, true},
+		{"null", response{}, 0, true},
+		{`{}`, response{}, 0, true},
+		{`{"results":{"a":"ok","b":"retry"},"next_request_wait_ms":1500}`,
+			response{Results: map[string]string{"a": "ok", "b": "retry"}, NextRequestWaitMS: f(1500)}, 1500 * time.Millisecond, true},
+		{`{"next_request_wait_ms":-5}`, response{NextRequestWaitMS: f(-5)}, 0, true},
+		{`{"next_request_wait_ms":2.5}`, response{NextRequestWaitMS: f(2.5)}, 2500 * time.Microsecond, true},
+		{`{"next_request_wait_ms":1e300}`, response{NextRequestWaitMS: f(1e300)}, time.Hour, true},
+		{`{"unknown":true}`, response{}, 0, true},
+		{`{"results":"x"}`, response{}, 0, false},
+		{`ok`, response{}, 0, false},
+		{`{"results":{}`, response{}, 0, false},
+	}
+	for _, tt := range tests {
+		got, wait, ok := parseResponse([]byte(tt.body))
+		if ok != tt.wantOK || wait != tt.wantWait {
+			t.Errorf("parseResponse(%q) wait %v ok %v, want %v %v", tt.body, wait, ok, tt.wantWait, tt.wantOK)
+		}
+		if ok {
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("parseResponse(%q) (-want +got):\n%s", tt.body, diff)
+			}
+		}
+	}
+}
+
+// BenchmarkEncodeGzip measures encoding and compressing a 200-event batch,
+// the default batch size, reusing the encoder as the exporter does.
+func BenchmarkEncodeGzip(b *testing.B) {
+	benchmarkEncode(b, true)
+}
+
+// BenchmarkEncode is BenchmarkEncodeGzip without compression.
+func BenchmarkEncode(b *testing.B) {
+	benchmarkEncode(b, false)
+}
+
+func benchmarkEncode(b *testing.B, compress bool) {
+	enc := newEncoder(FormatJSON, compress)
+	bt := testBatch(DefaultBatchSize)
+	for i := range bt.items { // realistic variety
+		bt.items[i].ev.Latency = time.Duration(i*7919) * time.Microsecond
+		bt.items[i].ev.Fingerprint = uint64(i) * 0x9e3779b97f4a7c15
+		bt.items[i].ev.ConnID = uint64(i%8) * 0x51afd7ed558ccd
+		bt.items[i].ev.Time = bt.items[i].ev.Time.Add(time.Duration(i) * 1337 * time.Microsecond)
+		for j := range bt.items[i].id {
+			bt.items[i].id[j] = byte(i*31 + j*17)
+		}
+	}
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		body, _ := enc.encode(bt)
+		size = len(body)
+	}
+	b.ReportMetric(float64(DefaultBatchSize)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(size), "body_bytes")
+}
