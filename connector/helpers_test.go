@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"testing"
@@ -193,3 +194,5 @@ type minTx struct{}
 
 func (minTx) Commit() error   { return nil }
 func (minTx) Rollback() error { return nil }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

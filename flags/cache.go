@@ -174,8 +174,12 @@ func (c *Cache) enabled(ctx context.Context, e *entry) bool {
 	// ignores its context.
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.fetchTimeout)
 	defer cancel()
-	_ = done
-	return false
+	select {
+	case v := <-done:
+		return v
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // startFetchLocked starts a goroutine that joins (or leads) the key's one

@@ -117,7 +117,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	if !x.Enabled(done) {
 		t.Fatal("expired: Enabled = false, want the stale true")
 	}
-	<-entered // the server has the refresh and is holding it
+	recv(t, entered, "the refresh to reach the server") // which holds it
 	if !x.Enabled(done) {
 		t.Fatal("during refresh: Enabled = false, want the stale true")
 	}
@@ -382,10 +382,12 @@ func TestCloseWaitsForRefresh(t *testing.T) {
 	clk := newClock()
 	c := NewCache(WithClock(clk.Now))
 	x := acquire(t, c, Endpoint{URL: srv.URL}, "db")
-	x.Enabled(bg)
+	if !x.Enabled(bg) {
+		t.Fatal("first Enabled = false")
+	}
 	clk.Advance(time.Hour)
 	x.Enabled(bg)
-	<-entered
+	recv(t, entered, "the refresh to reach the server")
 
 	c.Close()
 	goleak.VerifyNone(t, ignore)

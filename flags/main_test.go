@@ -78,6 +78,16 @@ func acquire(t *testing.T, c *Cache, ep Endpoint, host string) *Context {
 // settle waits for every fetch the test goroutine has started.
 func settle(c *Cache) { c.wg.Wait() }
 
+// recv receives from ch, failing rather than hanging if nothing comes.
+func recv(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
 // waitUntil polls cond: it synchronises with goroutines, it measures nothing.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -49,10 +49,12 @@
 //	 "events":[{"id":"<32 hex>","type":"statement","time":"<RFC 3339, UTC, ns>",
 //	            "host":"...","db_system":"postgresql","conn_id":"<16 hex>",
 //	            "op":"query","stmt_kind":"SELECT","fingerprint":"<16 hex>",
-//	            "latency_us":1234,"rows":10,"error":"deadline","in_tx":false}]}
+//	            "latency_us":1234,"total_us":2345,"rows":10,"error":"deadline","in_tx":false}]}
 //
-// stmt_kind, fingerprint, rows and error are omitted when empty, 0, -1 and
-// empty. created_at and the body are identical across the attempts of a
+// latency_us is the time until the driver answered (for a query, its first
+// result); total_us, for a query, the time until its rows were closed.
+// stmt_kind, fingerprint, total_us, rows and error are omitted when empty, 0,
+// 0, -1 and empty. created_at and the body are identical across the attempts of a
 // request. The session id is random per registry (so per process for
 // Default) and rotated every 24 hours. An event gets its random 128-bit id
 // when the exporter takes it out of the buffer into a batch, and keeps it

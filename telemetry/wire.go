@@ -165,6 +165,10 @@ func appendEvent(b []byte, it *item) []byte {
 	}
 	b = append(b, `,"latency_us":`...)
 	b = strconv.AppendInt(b, ev.Latency.Microseconds(), 10)
+	if ev.Total > 0 {
+		b = append(b, `,"total_us":`...)
+		b = strconv.AppendInt(b, ev.Total.Microseconds(), 10)
+	}
 	if ev.Rows != -1 {
 		b = append(b, `,"rows":`...)
 		b = strconv.AppendInt(b, ev.Rows, 10)

@@ -1,0 +1,255 @@
+package connector_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"github.com/sqltel/sqltel/connector"
+	"github.com/sqltel/sqltel/examples/collector/collector"
+	"github.com/sqltel/sqltel/flags"
+	"github.com/sqltel/sqltel/telemetry"
+)
+
+// countingFetcher answers every flag request with the same answer.
+type countingFetcher struct {
+	calls atomic.Int64
+	ans   flags.Answer
+	err   error
+}
+
+func (f *countingFetcher) Fetch(context.Context, string) (flags.Answer, error) {
+	f.calls.Add(1)
+	return f.ans, f.err
+}
+
+func newFlagCache(t *testing.T, f *countingFetcher) *flags.Cache {
+	t.Helper()
+	fc := flags.NewCache(flags.WithFetcher(func(flags.Endpoint) flags.Fetcher { return f }))
+	t.Cleanup(func() { fc.Close() })
+	return fc
+}
+
+func TestPrecedence(t *testing.T) {
+	fetchErr := errors.New("flag service down")
+	for _, tc := range []struct {
+		name      string
+		mode      connector.Mode
+		env       map[string]string
+		flag      bool
+		flagErr   error
+		records   bool
+		wantFetch bool
+	}{
+		{name: "default off", mode: "", flag: true},
+		{name: "off", mode: connector.ModeOff, flag: true},
+		{name: "on, flag true", mode: connector.ModeOn, flag: true, records: true, wantFetch: true},
+		{name: "on, flag false", mode: connector.ModeOn, flag: false, wantFetch: true},
+		{name: "on, never fetched", mode: connector.ModeOn, flagErr: fetchErr, wantFetch: true},
+		{name: "on, SQLTEL_TELEMETRY=off", mode: connector.ModeOn, flag: true, env: map[string]string{"SQLTEL_TELEMETRY": "off"}},
+		{name: "on, DO_NOT_TRACK=1", mode: connector.ModeOn, flag: true, env: map[string]string{"DO_NOT_TRACK": "1"}},
+		{name: "force", mode: connector.ModeForce, flag: false, records: true},
+		{name: "force, DO_NOT_TRACK=1", mode: connector.ModeForce, env: map[string]string{"DO_NOT_TRACK": "1"}},
+		{name: "force, SQLTEL_TELEMETRY=off", mode: connector.ModeForce, env: map[string]string{"SQLTEL_TELEMETRY": "off"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &countingFetcher{ans: flags.Answer{Enabled: tc.flag}, err: tc.flagErr}
+			rec := &events{}
+			c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+				connector.WithMode(tc.mode), connector.WithRecorder(rec), connector.WithEndpoint("http://127.0.0.1:1"),
+				connector.WithFlagCache(newFlagCache(t, f)), connector.WithEnv(func(k string) string { return tc.env[k] }),
+				connector.WithLogger(discardLogger()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := sql.OpenDB(c)
+			defer db.Close()
+			if _, err := db.Exec("select 1"); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(rec.all()) > 0; got != tc.records {
+				t.Errorf("records = %v, want %v", got, tc.records)
+			}
+			if got := f.calls.Load() > 0; got != tc.wantFetch {
+				t.Errorf("flag fetched = %v, want %v", got, tc.wantFetch)
+			}
+		})
+	}
+}
+
+// Many connections opened at once to a cold host cost one flag fetch, and
+// all of them follow its answer.
+func TestConcurrentConnectsShareOneFetch(t *testing.T) {
+	f := &countingFetcher{ans: flags.Answer{Enabled: true}}
+	rec := &events{}
+	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+		connector.WithMode(connector.ModeOn), connector.WithRecorder(rec), connector.WithEndpoint("http://127.0.0.1:1"),
+		connector.WithFlagCache(newFlagCache(t, f)), connector.WithEnv(noEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	const n = 20
+	var wg sync.WaitGroup
+	conns := make([]*sql.Conn, n)
+	for i := range n {
+		wg.Go(func() {
+			cn, err := db.Conn(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conns[i] = cn
+		})
+	}
+	wg.Wait()
+	for _, cn := range conns {
+		if cn != nil {
+			cn.Close()
+		}
+	}
+	if got := f.calls.Load(); got != 1 {
+		t.Errorf("%d connections made %d flag fetches, want 1", n, got)
+	}
+	if got := rec.count(telemetry.OpConnect); got != n {
+		t.Errorf("%d connections recorded, want %d", got, n)
+	}
+}
+
+// startCollector runs the reference collector on loopback with the flag on
+// for host.
+func startCollector(t *testing.T, host string) (*httptest.Server, *collector.Server) {
+	t.Helper()
+	sdb, dialect, err := collector.Open("file:" + filepath.Join(t.TempDir(), "collector.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sdb.Close() })
+	srv, err := collector.New(collector.Config{DB: sdb, Dialect: dialect, Enable: []string{host}, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs, srv
+}
+
+// The whole loop: flag on at the collector, a workload, DB.Close; every
+// recorded event is delivered and stored once.
+func TestEndToEndDeliversEverything(t *testing.T) {
+	hs, srv := startCollector(t, "e2e:1")
+	fc := flags.NewCache()
+	defer fc.Close()
+	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+		connector.WithMode(connector.ModeOn), connector.WithEndpoint(hs.URL), connector.WithHost("e2e:1"),
+		connector.WithFlagCache(fc), connector.WithRegistry(telemetry.NewRegistry()),
+		connector.WithFlushInterval(100*time.Millisecond), connector.WithBatchSize(50), connector.WithEnv(noEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	db.SetMaxOpenConns(2)
+	mustExec(t, db, "create table t (a int primary key)")
+	for i := range 300 {
+		mustExec(t, db, "insert into t values (?)", i)
+	}
+	var n int
+	if err := db.QueryRow("select count(*) from t").Scan(&n); err != nil || n != 300 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if st.Recorded < 302 || st.Delivered != st.Recorded || st.DroppedTotal() != 0 || st.Pending != 0 {
+		t.Fatalf("stats after DB.Close: %+v", st)
+	}
+	rep, err := srv.Report(context.Background(), "e2e:1", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored int64
+	for _, ops := range rep.Ops {
+		for _, n := range ops {
+			stored += n
+		}
+	}
+	if uint64(stored) != st.Delivered {
+		t.Errorf("collector stored %d events, exporter delivered %d", stored, st.Delivered)
+	}
+	if rep.Ops["e2e:1"]["exec"] != 301 {
+		t.Errorf("stored exec events: %v", rep.Ops["e2e:1"])
+	}
+}
+
+// Against a collector that accepts and never answers: closing a connection
+// that is not the last returns at once; the last Close returns within the
+// shutdown budget, and every event is accounted for.
+func TestCloseAgainstBlackhole(t *testing.T) {
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/flags", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"flags":{"telemetry_enabled":true},"ttl_seconds":900}`))
+	})
+	mux.HandleFunc("POST /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	defer close(release)
+	fc := flags.NewCache()
+	defer fc.Close()
+	const budget = 300 * time.Millisecond
+	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+		connector.WithMode(connector.ModeOn), connector.WithEndpoint(hs.URL), connector.WithHost("bh:1"),
+		connector.WithFlagCache(fc), connector.WithRegistry(telemetry.NewRegistry()),
+		connector.WithBatchSize(1), connector.WithShutdownTimeout(budget), connector.WithEnv(noEnv),
+		connector.WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	db.SetMaxIdleConns(0) // a released sql.Conn is closed, not pooled
+	ctx := context.Background()
+	a, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := a.ExecContext(ctx, "select ?", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	a.Close()
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("closing a connection that is not the last took %v", d)
+	}
+	start = time.Now()
+	b.Close()
+	db.Close()
+	if d := time.Since(start); d > budget+time.Second {
+		t.Errorf("the last Close took %v, budget %v", d, budget)
+	}
+	st := c.Stats()
+	if st.Recorded == 0 || st.Recorded != st.Delivered+st.DroppedTotal()+uint64(st.Pending) || st.Dropped.Shutdown == 0 {
+		t.Errorf("stats after a blackholed close: %+v", st)
+	}
+}
