@@ -89,7 +89,7 @@ func New(inner driver.Connector, opts ...Option) (*Connector, error) {
 			return nil, errors.New("sqltel: telemetry is " + string(cfg.mode) + " but no endpoint is set (DSN telemetry_endpoint or connector.WithEndpoint)")
 		}
 		if err := c.tcfg.Validate(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sqltel: invalid telemetry settings (DSN telemetry_* parameters or connector options): %w", err)
 		}
 	}
 	return c, nil

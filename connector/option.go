@@ -47,6 +47,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	format          telemetry.Format
 	disableGzip     bool
+	statementText   bool
 }
 
 // WithMode sets the telemetry mode; the default is ModeOff.
@@ -128,3 +129,10 @@ func WithFormat(f telemetry.Format) Option { return func(c *config) { c.format =
 
 // WithGzip turns request compression on (the default) or off.
 func WithGzip(on bool) Option { return func(c *config) { c.disableGzip = !on } }
+
+// WithStatementText adds each statement's normalised text to its event:
+// every literal (strings, numbers, hex, booleans, IN-lists) replaced by '?'
+// and comments removed. Off by default; it costs an allocation per statement
+// and sends schema names, so it is for programs that chose it (DSN
+// telemetry_sql=normalized).
+func WithStatementText(on bool) Option { return func(c *config) { c.statementText = on } }

@@ -41,7 +41,7 @@ func (s *session) done() {
 func (s *session) record(op telemetry.Op, query string, id stmtID, start time.Time, rows int64, err error, inTx bool) {
 	defer s.recoverPanic()
 	if query != "" {
-		id = newStmtID(query)
+		id = s.newStmtID(query)
 	}
 	s.emit(op, id, start, s.c.now().Sub(start), 0, rows, err, inTx)
 }
@@ -60,6 +60,7 @@ func (s *session) emit(op telemetry.Op, id stmtID, start time.Time, latency, tot
 		Kind:        id.kind,
 		Err:         category(err),
 		InTx:        inTx,
+		SQL:         id.sql,
 	})
 }
 
@@ -88,16 +89,21 @@ func (s *session) recoverPanic() {
 type stmtID struct {
 	fp   uint64
 	kind telemetry.Kind
+	sql  string // normalised text, only with WithStatementText
 }
 
-func newStmtID(query string) stmtID {
-	return stmtID{fp: sqlfp.Fingerprint(query), kind: sqlfp.Kind(query)}
+func (s *session) newStmtID(query string) stmtID {
+	id := stmtID{fp: sqlfp.Fingerprint(query), kind: sqlfp.Kind(query)}
+	if s.c.cfg.statementText {
+		id.sql = sqlfp.Normalize(query)
+	}
+	return id
 }
 
 // id fingerprints a statement being prepared, inside the panic firewall.
 func (s *session) id(query string) stmtID {
 	defer s.recoverPanic()
-	return newStmtID(query)
+	return s.newStmtID(query)
 }
 
 // recordRows records a query when its rows are closed.
@@ -105,7 +111,7 @@ func (s *session) recordRows(r *rows, end time.Time, err error, inTx bool) {
 	defer s.recoverPanic()
 	id := r.id
 	if r.query != "" {
-		id = newStmtID(r.query)
+		id = s.newStmtID(r.query)
 	}
 	s.emit(r.op, id, r.start, r.latency, end.Sub(r.start), r.n, err, inTx)
 }

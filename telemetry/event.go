@@ -118,8 +118,9 @@ func (e ErrCategory) String() string {
 // besides its strings, which are shared (host key, db system), so recording
 // one copies it into the ring buffer without allocating.
 //
-// An Event never holds SQL text, argument values or error messages: only the
-// fingerprint, the kind and the error category.
+// An Event never holds argument values or error messages, and holds no SQL
+// text unless the program opted into normalised text (SQL): by default only
+// the fingerprint, the kind and the error category describe the statement.
 type Event struct {
 	Time        time.Time
 	Host        string        // normalised host key
@@ -133,6 +134,11 @@ type Event struct {
 	Kind        Kind
 	Err         ErrCategory
 	InTx        bool
+
+	// SQL is the statement with every literal replaced by '?' and comments
+	// removed. It is empty unless the program opted in (DSN
+	// telemetry_sql=normalized); by default no statement text is recorded.
+	SQL string
 }
 
 // Recorder receives events. Implementations must not block and must be safe

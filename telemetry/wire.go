@@ -180,6 +180,10 @@ func appendEvent(b []byte, it *item) []byte {
 	}
 	b = append(b, `,"in_tx":`...)
 	b = strconv.AppendBool(b, ev.InTx)
+	if ev.SQL != "" {
+		b = append(b, `,"sql":`...)
+		b = appendString(b, ev.SQL)
+	}
 	return b
 }
 
