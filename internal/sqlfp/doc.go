@@ -24,7 +24,7 @@
 //   - "double-quoted" text is kept byte for byte by Fingerprint (it is an
 //     identifier in standard SQL) but replaced by '?' in Normalize (MySQL
 //     reads it as a string by default, so it may hold a value);
-//   - literals become '?': strings ('..' with '' and backslash escapes,
+//   - literals become '?': strings ('..' with doubled-quote and backslash escapes,
 //     E'..', N'..', B'..', X'..', U&'..', $tag$..$tag$), numbers (integers,
 //     decimals, exponents, 0x/0b/0o forms, with a unary sign when the sign
 //     cannot be a binary operator), TRUE, FALSE, and NULL except directly

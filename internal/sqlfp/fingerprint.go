@@ -63,6 +63,7 @@ func Fingerprint(query string) uint64 {
 			w = lower8(w) & (1<<(8*uint(k)) - 1)
 			is := afterIS
 			operand, afterIS, afterVALUES = true, 0, false
+			w |= uint64(k|0x80) << chunkLenShift
 			switch w {
 			case kwIS:
 				afterIS = 1
@@ -73,13 +74,13 @@ func Fingerprint(query string) uint64 {
 			case kwVALUES:
 				afterVALUES = true
 			case kwTRUE, kwFALSE:
-				w, k = '?', 1
+				w = wordValue
 			case kwNULL:
 				if is == 0 {
-					w, k = '?', 1
+					w = wordValue
 				}
 			}
-			h = round(h, w|uint64(k|0x80)<<chunkLenShift)
+			h = round(h, w)
 			i += k
 			if i < len(q) && q[i] == ' ' {
 				i++ // the usual single space: skip it without a trip round the loop
@@ -120,15 +121,19 @@ func Fingerprint(query string) uint64 {
 			if afterVALUES {
 				break // the normalizer collapses runs of rows
 			}
-			if j := simpleList(q, i+1); j > 0 {
-				h = round(h, wordList)
-				operand, afterIS = true, 0
-				i = j
+			j := simpleList(q, i+1)
+			if j == listMaybe {
+				break
+			}
+			if j == listNo {
+				h = round(h, '('|oneByteToken)
+				operand, afterIS = false, 0
+				i++
 				continue
 			}
-			h = round(h, '('|oneByteToken)
-			operand, afterIS = false, 0
-			i++
+			h = round(h, wordList)
+			operand, afterIS = true, 0
+			i = j
 			continue
 
 		case fQuestion:
@@ -163,14 +168,14 @@ func Fingerprint(query string) uint64 {
 	return 1
 }
 
-// Lower-case keywords as little-endian words, for the inline word path.
+// Lower-case keywords as chunk words (see hash.go), for the inline word path.
 const (
-	kwIS     = 'i' | 's'<<8
-	kwNOT    = 'n' | 'o'<<8 | 't'<<16
-	kwTRUE   = 't' | 'r'<<8 | 'u'<<16 | 'e'<<24
-	kwNULL   = 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24
-	kwFALSE  = 'f' | 'a'<<8 | 'l'<<16 | 's'<<24 | 'e'<<32
-	kwVALUES = 'v' | 'a'<<8 | 'l'<<16 | 'u'<<24 | 'e'<<32 | 's'<<40
+	kwIS     = 'i' | 's'<<8 | (2|0x80)<<chunkLenShift
+	kwNOT    = 'n' | 'o'<<8 | 't'<<16 | (3|0x80)<<chunkLenShift
+	kwTRUE   = 't' | 'r'<<8 | 'u'<<16 | 'e'<<24 | (4|0x80)<<chunkLenShift
+	kwNULL   = 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24 | (4|0x80)<<chunkLenShift
+	kwFALSE  = 'f' | 'a'<<8 | 'l'<<16 | 's'<<24 | 'e'<<32 | (5|0x80)<<chunkLenShift
+	kwVALUES = 'v' | 'a'<<8 | 'l'<<16 | 'u'<<24 | 'e'<<32 | 's'<<40 | (6|0x80)<<chunkLenShift
 )
 
 // Byte classes of Fingerprint's inline path. fOther bytes go to the
@@ -209,18 +214,26 @@ var fastClass = func() (t [256]uint8) {
 	return t
 }()
 
+// Verdicts of simpleList other than the index after a list.
+const (
+	listNo    = -1 // what follows the '(' cannot start a list of values
+	listMaybe = 0  // ask the normalizer
+)
+
 // simpleList is Fingerprint's quick look at a '(' whose contents start at
-// q[i]: if they are unsigned numbers, '?' and $n placeholders separated by
-// commas and spaces up to a ')', it returns the index after the ')'.
-// Otherwise it returns 0 and the normalizer decides, so this only has to be
-// right when it says yes: every list it accepts, normalizer.list accepts.
+// q[i]. If they are unsigned numbers, '?' and $n placeholders separated by
+// commas and spaces up to a ')', it returns the index after the ')'. If the
+// first token is a word other than TRUE, FALSE, NULL or a string prefix, or
+// one of ( ) *, it returns listNo. Otherwise it returns listMaybe and the
+// normalizer decides. It only has to agree with normalizer.list when it
+// does not say maybe.
 func simpleList(q string, i int) int {
-	for {
+	for first := true; ; first = false {
 		for i < len(q) && q[i] == ' ' {
 			i++
 		}
 		if i >= len(q) {
-			return 0
+			return listMaybe
 		}
 		switch c := q[i]; {
 		case class[c] == cDigit:
@@ -229,14 +242,26 @@ func simpleList(q string, i int) int {
 			i++
 		case c == '$' && i+1 < len(q) && class[q[i+1]] == cDigit:
 			i = scanDigits(q, i+1)
+		case first && (c == '(' || c == ')' || c == '*'):
+			return listNo
+		case first && class[c] == cIdent:
+			j := i + 1
+			for j < len(q) && wordByte[q[j]] {
+				j++
+			}
+			w := q[i:j]
+			if len(w) == 1 || foldEq(w, "true") || foldEq(w, "false") || foldEq(w, "null") {
+				return listMaybe
+			}
+			return listNo
 		default:
-			return 0
+			return listMaybe
 		}
 		for i < len(q) && q[i] == ' ' {
 			i++
 		}
 		if i >= len(q) {
-			return 0
+			return listMaybe
 		}
 		switch q[i] {
 		case ',':
@@ -244,7 +269,7 @@ func simpleList(q string, i int) int {
 		case ')':
 			return i + 1
 		default:
-			return 0
+			return listMaybe
 		}
 	}
 }

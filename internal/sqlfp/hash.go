@@ -103,21 +103,3 @@ func lower8(w uint64) uint64 {
 	b := w &^ high
 	return w | (b+ones*(0x80-'A'))&^(b+ones*(0x7f-'Z'))&^w&high>>2
 }
-
-// wordLen8 returns how many of the 8 bytes of w (little-endian), from the
-// first, are word bytes (see isWordByte), 8 if all of them are. It is the
-// word scanner's loop done eight bytes at a time without branches.
-func wordLen8(w uint64) int {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080
-	)
-	b := w &^ high
-	l := b | ones*0x20 // ASCII letters folded to lower case
-	word := w | // bytes >= 0x80
-		(l+ones*(0x80-'a'))&^(l+ones*(0x7f-'z')) |
-		(b+ones*(0x80-'0'))&^(b+ones*(0x7f-'9')) |
-		(b+ones*(0x80-'_'))&^(b+ones*(0x7f-'_')) |
-		(b+ones*(0x80-'$'))&^(b+ones*(0x7f-'$'))
-	return bits.TrailingZeros64(^word&high) >> 3
-}

@@ -266,7 +266,7 @@ func (l *lexer) other(i int) (int, tokKind) {
 
 // scanQuoted returns the end of the quoted text that opens at q[i]. A doubled
 // quote and a backslash escape the next byte; treating backslashes as
-// escapes everywhere follows MySQL and PostgreSQL E'' strings, and errs on
+// escapes everywhere follows MySQL and PostgreSQL E'..' strings, and errs on
 // the side of swallowing more text into the literal. An unterminated quote
 // runs to the end of the query.
 func scanQuoted(q string, i int, quote byte) int {
