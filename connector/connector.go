@@ -36,7 +36,9 @@ type Connector struct {
 	now   func() time.Time
 
 	mu     sync.Mutex
-	exp    *telemetry.Exporter // the exporter last acquired, for Stats and Close
+	exp    *telemetry.Exporter // the exporter in use, pinned by the connector's own reference
+	past   telemetry.Stats     // earlier exporters' stats (one stopped by telemetry.Shutdown, say)
+	pinned bool                // the connector holds a reference on exp
 	closed bool
 
 	panics   atomic.Uint64
@@ -153,9 +155,7 @@ func (c *Connector) session(ctx context.Context) *session {
 			c.cfg.logger.Warn("sqltel: exporter unavailable; telemetry stays off", "error", err)
 			return nil
 		}
-		c.mu.Lock()
-		c.exp = exp
-		c.mu.Unlock()
+		c.pin(exp)
 		rec = exp
 	}
 	return &session{
@@ -175,22 +175,66 @@ func (c *Connector) session(ctx context.Context) *session {
 	}
 }
 
-// Close flushes the exporter this connector used, within the shutdown
-// budget, and closes the inner connector when it is an io.Closer.
-// database/sql's DB.Close calls it after closing every connection; a second
-// call only repeats the inner Close's answer.
+// pin makes exp the connector's exporter and gives the connector its own
+// reference on it, held until Close. Without it, a pool that closes its last
+// idle connection (SetMaxIdleConns(0), ConnMaxLifetime, a bad connection)
+// would stop the exporter and make that Close, on the user's goroutine,
+// wait for a flush; with it, the last Close is in practice DB.Close. The
+// caller holds a reference on exp, so it cannot stop meanwhile.
+func (c *Connector) pin(exp *telemetry.Exporter) {
+	c.mu.Lock()
+	if c.exp == exp || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	old, oldPinned := c.exp, c.pinned
+	if old != nil {
+		// Only a stopped exporter is replaced (the registry hands out the
+		// running one), so its stats are final.
+		c.past = addStats(c.past, old.Stats())
+	}
+	c.exp, c.pinned = exp, false
+	c.mu.Unlock()
+	if oldPinned {
+		old.Release()
+	}
+	again, err := c.reg.Acquire(c.tcfg)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	if again == c.exp && !c.pinned && !c.closed {
+		c.pinned = true
+		again = nil
+	}
+	c.mu.Unlock()
+	if again != nil {
+		again.Release()
+	}
+}
+
+// Close gives back the connector's reference on its exporter and flushes it,
+// within the shutdown budget, then closes the inner connector when it is an
+// io.Closer. database/sql's DB.Close calls it after closing every
+// connection, so this is normally the exporter's last reference: it drains
+// and stops. If other connectors still use the exporter, Close flushes it
+// instead. A second call only repeats the inner Close's answer.
 func (c *Connector) Close() error {
 	c.mu.Lock()
-	exp, first := c.exp, !c.closed
-	c.closed = true
+	exp, pinned := c.exp, c.pinned
+	c.pinned, c.closed = false, true
 	c.mu.Unlock()
-	if exp != nil && first {
+	if exp != nil && pinned {
+		// Release first: if it is the last reference it drains within the
+		// budget and the Flush below returns at once; if not, it returns at
+		// once and the Flush spends the budget. Either way, one budget.
+		exp.Release()
 		budget := c.cfg.shutdownTimeout
 		if budget <= 0 {
 			budget = telemetry.DefaultShutdownTimeout
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), budget)
-		if err := exp.Flush(ctx); err != nil {
+		if err := exp.Flush(ctx); err != nil && !errors.Is(err, telemetry.ErrClosed) {
 			c.cfg.logger.Debug("sqltel: flush on close", "error", err)
 		}
 		cancel()
@@ -201,16 +245,41 @@ func (c *Connector) Close() error {
 	return nil
 }
 
-// Stats returns the stats of the exporter this connector records into (frozen
-// once that exporter has stopped), or zero stats when it has not recorded.
+// Stats returns the stats of the exporter this connector records into
+// (frozen once it has stopped, so they can be read after DB.Close), added to
+// those of any exporter it used before; zero when it has not recorded. The
+// exporter is shared by every connector with the same endpoint and token, so
+// its stats count their events too.
 func (c *Connector) Stats() telemetry.Stats {
 	c.mu.Lock()
-	exp := c.exp
+	exp, past := c.exp, c.past
 	c.mu.Unlock()
 	if exp == nil {
-		return telemetry.Stats{}
+		return past
 	}
-	return exp.Stats()
+	return addStats(past, exp.Stats())
+}
+
+func addStats(a, b telemetry.Stats) telemetry.Stats {
+	a.Recorded += b.Recorded
+	a.Delivered += b.Delivered
+	a.Pending += b.Pending
+	a.Requests += b.Requests
+	a.Retries += b.Retries
+	a.EventRetries += b.EventRetries
+	a.Warnings += b.Warnings
+	a.MalformedResponses += b.MalformedResponses
+	a.Panics += b.Panics
+	if b.LastSuccess.After(a.LastSuccess) {
+		a.LastSuccess = b.LastSuccess
+	}
+	a.Dropped.Overflow += b.Dropped.Overflow
+	a.Dropped.Rejected += b.Dropped.Rejected
+	a.Dropped.RetriesExhausted += b.Dropped.RetriesExhausted
+	a.Dropped.TooLarge += b.Dropped.TooLarge
+	a.Dropped.Shutdown += b.Dropped.Shutdown
+	a.Dropped.Internal += b.Dropped.Internal
+	return a
 }
 
 // RecoveredPanics counts the panics raised inside sqltel's recording and

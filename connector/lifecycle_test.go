@@ -253,3 +253,42 @@ func TestCloseAgainstBlackhole(t *testing.T) {
 		t.Errorf("stats after a blackholed close: %+v", st)
 	}
 }
+
+// A pool that closes every connection after use (SetMaxIdleConns(0)) must
+// not stop and restart the exporter, flushing on the user's goroutine, at
+// each statement: the connector's own reference keeps one exporter until
+// DB.Close, which delivers everything in one request.
+func TestChurningPoolKeepsOneExporter(t *testing.T) {
+	hs, srv := startCollector(t, "churn:1")
+	fc := flags.NewCache()
+	defer fc.Close()
+	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+		connector.WithMode(connector.ModeOn), connector.WithEndpoint(hs.URL), connector.WithHost("churn:1"),
+		connector.WithFlagCache(fc), connector.WithRegistry(telemetry.NewRegistry()),
+		connector.WithFlushInterval(time.Hour), connector.WithBatchSize(10_000), connector.WithEnv(noEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	db.SetMaxIdleConns(0)
+	for i := range 50 {
+		mustExec(t, db, "select ?", i)
+	}
+	if st := c.Stats(); st.Requests != 0 || st.Pending != 150 {
+		t.Errorf("before DB.Close: %d requests, %d pending; want 0 and 150 (connect, exec, close x 50)", st.Requests, st.Pending)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if st.Requests != 1 || st.Delivered != 150 || st.Recorded != 150 {
+		t.Errorf("after DB.Close: %+v", st)
+	}
+	rep, err := srv.Report(context.Background(), "churn:1", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Ops["churn:1"]["exec"]; got != 50 {
+		t.Errorf("collector stored %d execs, want 50", got)
+	}
+}

@@ -68,11 +68,15 @@ func (d *wrapped) Unwrap() driver.Driver { return d.inner }
 // Open implements driver.Driver. database/sql calls OpenConnector instead;
 // Open serves code that uses the driver directly.
 func (d *wrapped) Open(dsn string) (driver.Conn, error) {
-	c, err := d.OpenConnector(dsn)
+	c, err := NewConnector(d.inner, dsn, d.opts...)
 	if err != nil {
 		return nil, err
 	}
-	return c.Connect(context.Background())
+	conn, err := c.Connect(context.Background())
+	// Nobody else can reach this connector to close it: give back its own
+	// exporter reference now (the connection keeps its own).
+	c.Close()
+	return conn, err
 }
 
 // OpenConnector implements driver.DriverContext with NewConnector.
