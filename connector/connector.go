@@ -282,6 +282,9 @@ func addStats(a, b telemetry.Stats) telemetry.Stats {
 	return a
 }
 
+// Host returns the host key that flags are looked up by and events carry.
+func (c *Connector) Host() string { return c.cfg.host }
+
 // RecoveredPanics counts the panics raised inside sqltel's recording and
 // recovered before they could reach a query.
 func (c *Connector) RecoveredPanics() uint64 { return c.panics.Load() }

@@ -39,11 +39,12 @@ func (s *session) done() {
 // A statement is given either as its text (fingerprinted here, inside the
 // firewall) or, for prepared statements, as the id computed once at Prepare.
 func (s *session) record(op telemetry.Op, query string, id stmtID, start time.Time, rows int64, err error, inTx bool) {
+	end := s.c.now() // before fingerprinting, which is not the driver's time
 	defer s.recoverPanic()
 	if query != "" {
 		id = s.newStmtID(query)
 	}
-	s.emit(op, id, start, s.c.now().Sub(start), 0, rows, err, inTx)
+	s.emit(op, id, start, end.Sub(start), 0, rows, err, inTx)
 }
 
 func (s *session) emit(op telemetry.Op, id stmtID, start time.Time, latency, total time.Duration, rows int64, err error, inTx bool) {
@@ -68,14 +69,18 @@ func (s *session) emit(op telemetry.Op, id stmtID, start time.Time, latency, tot
 // RowsAffected is called inside the panic firewall: the result belongs to the
 // driver and may do anything.
 func (s *session) recordExec(op telemetry.Op, query string, id stmtID, start time.Time, res driver.Result, err error, inTx bool) {
+	end := s.c.now()
 	defer s.recoverPanic()
+	if query != "" {
+		id = s.newStmtID(query)
+	}
 	rows := int64(-1)
-	if err == nil && res != nil {
+	if err == nil && res != nil && hasRowCount(id.kind) {
 		if n, rerr := res.RowsAffected(); rerr == nil {
 			rows = n
 		}
 	}
-	s.record(op, query, id, start, rows, err, inTx)
+	s.emit(op, id, start, end.Sub(start), 0, rows, err, inTx)
 }
 
 func (s *session) recoverPanic() {
@@ -114,4 +119,15 @@ func (s *session) recordRows(r *rows, end time.Time, err error, inTx bool) {
 		id = s.newStmtID(r.query)
 	}
 	s.emit(r.op, id, r.start, r.latency, end.Sub(r.start), r.n, err, inTx)
+}
+
+// hasRowCount reports whether an exec's RowsAffected means something for
+// its statement kind: only DML's does; after DDL, SQLite's changes() still
+// holds the previous statement's count.
+func hasRowCount(k telemetry.Kind) bool {
+	switch k {
+	case telemetry.KindInsert, telemetry.KindUpdate, telemetry.KindDelete, telemetry.KindOther:
+		return true
+	}
+	return false
 }

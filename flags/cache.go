@@ -74,6 +74,11 @@ func NewCache(opts ...Option) *Cache {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		transport = t.Clone() // own pool, so Close can drop its idle conns
 	}
+	// A host's flag is fetched once per TTL: a kept-alive connection would
+	// sit idle for minutes, and the process-wide Default cache is never
+	// closed, so it would outlive everything (and trip goleak in programs
+	// that check for leaked goroutines).
+	transport.DisableKeepAlives = true
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Cache{
 		cfg:     newConfig(opts),

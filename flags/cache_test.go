@@ -406,7 +406,7 @@ func TestCloseWaitsForRefresh(t *testing.T) {
 }
 
 func TestDefaultIsShared(t *testing.T) {
-	if Default() != Default() {
+	if a, b := Default(), Default(); a != b {
 		t.Error("Default returned two caches")
 	}
 }

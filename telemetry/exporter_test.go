@@ -17,9 +17,9 @@ func TestBatchBySize(t *testing.T) {
 	c := newCollector(t, nil)
 	h := start(t, testConfig(c))
 	h.record(25)
-	reqs := c.waitRequests(t, 2)
+	c.waitRequests(t, 2)
 	h.flush(t)
-	reqs = c.requests()
+	reqs := c.requests()
 	var sizes []int
 	for _, r := range reqs {
 		sizes = append(sizes, len(r.Env.Events))

@@ -107,7 +107,7 @@ func TestSessionRotation(t *testing.T) {
 }
 
 func TestDefault(t *testing.T) {
-	if Default() != Default() {
+	if a, b := Default(), Default(); a != b {
 		t.Error("Default() is not one registry")
 	}
 	if err := Flush(context.Background()); err != nil {

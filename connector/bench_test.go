@@ -1,0 +1,175 @@
+package connector_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"testing"
+
+	"modernc.org/sqlite"
+
+	"github.com/sqltel/sqltel/connector"
+	"github.com/sqltel/sqltel/flags"
+	"github.com/sqltel/sqltel/telemetry"
+)
+
+// nopRecorder drops every event: the benchmarks below measure what the
+// wrappers, the fingerprint and the event cost, without an exporter.
+var nopRecorder = telemetry.RecorderFunc(func(telemetry.Event) {})
+
+// staticConnector hands out one driver.Conn that does nothing, so that
+// Connect benchmarks measure sqltel and not a driver's dial.
+type staticConnector struct{ c benchConn }
+
+func (s *staticConnector) Connect(context.Context) (driver.Conn, error) { return &s.c, nil }
+func (s *staticConnector) Driver() driver.Driver                        { return nil }
+
+type benchConn struct{}
+
+func (*benchConn) Prepare(string) (driver.Stmt, error) { return nil, driver.ErrSkip }
+func (*benchConn) Close() error                        { return nil }
+func (*benchConn) Begin() (driver.Tx, error)           { return nil, driver.ErrSkip }
+
+// BenchmarkConnectWarmFlagCache measures Connect and Close of a connection
+// in mode on whose host's flag is already cached and enabled: what a pool
+// pays for each new recording connection, without the network.
+func BenchmarkConnectWarmFlagCache(b *testing.B) {
+	fc := flags.NewCache(flags.WithFetcher(func(flags.Endpoint) flags.Fetcher {
+		return benchFetcher{}
+	}))
+	defer fc.Close()
+	c, err := connector.New(&staticConnector{},
+		connector.WithMode(connector.ModeOn),
+		connector.WithEndpoint("http://127.0.0.1:1"),
+		connector.WithFlagCache(fc),
+		connector.WithRecorder(nopRecorder),
+		connector.WithEnv(noEnv),
+		connector.WithHost("bench:1"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	connect := func() {
+		cn, err := c.Connect(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok := cn.(*benchConn); ok {
+			b.Fatal("Connect returned the inner conn: the connection does not record")
+		}
+		cn.Close()
+	}
+	connect() // warms the flag cache
+	b.ReportAllocs()
+	for b.Loop() {
+		connect()
+	}
+}
+
+type benchFetcher struct{}
+
+func (benchFetcher) Fetch(context.Context, string) (flags.Answer, error) {
+	return flags.Answer{Enabled: true}, nil
+}
+
+// openSQLiteBench opens modernc sqlite in memory on one pooled connection,
+// raw or recording into nopRecorder (mode force), with a one-row table t.
+func openSQLiteBench(b *testing.B, recording bool) *sql.DB {
+	b.Helper()
+	inner := innerConnector(b, &sqlite.Driver{}, "file::memory:")
+	var db *sql.DB
+	if recording {
+		c, err := connector.New(inner,
+			connector.WithMode(connector.ModeForce),
+			connector.WithRecorder(nopRecorder),
+			connector.WithEnv(noEnv),
+			connector.WithHost("bench:1"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		db = sql.OpenDB(c)
+	} else {
+		db = sql.OpenDB(inner)
+	}
+	b.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		"CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)",
+		"INSERT INTO t (id, v) VALUES (1, 0)",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
+}
+
+// BenchmarkExecRecording measures ExecContext of a one-argument UPDATE on
+// sqlite in memory, raw and recording into a no-op recorder: the difference
+// is the wrappers, the fingerprint and building the event.
+func BenchmarkExecRecording(b *testing.B) {
+	for _, bc := range []struct {
+		name      string
+		recording bool
+	}{{"raw", false}, {"recording", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			db := openSQLiteBench(b, bc.recording)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := db.ExecContext(ctx, "UPDATE t SET v = v + 1 WHERE id = ?", 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkQueryRowRecording is BenchmarkExecRecording for
+// QueryRowContext("SELECT ?") and Scan, whose event is recorded when the
+// rows are closed.
+func BenchmarkQueryRowRecording(b *testing.B) {
+	for _, bc := range []struct {
+		name      string
+		recording bool
+	}{{"raw", false}, {"recording", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			db := openSQLiteBench(b, bc.recording)
+			ctx := context.Background()
+			var n int64
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := db.QueryRowContext(ctx, "SELECT ?", 1).Scan(&n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTxRecording is BenchmarkExecRecording for BeginTx, an UPDATE
+// and Commit: three events.
+func BenchmarkTxRecording(b *testing.B) {
+	for _, bc := range []struct {
+		name      string
+		recording bool
+	}{{"raw", false}, {"recording", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			db := openSQLiteBench(b, bc.recording)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := tx.ExecContext(ctx, "UPDATE t SET v = v + 1 WHERE id = ?", 1); err != nil {
+					b.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
