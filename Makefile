@@ -20,6 +20,17 @@ generate:
 demo:
 	$(GO) run ./examples/quickstart
 
+# bench: the cost against the raw driver and the peers, interleaved rounds,
+# one table of medians (see BENCHMARKS.md). The peers live in the nested
+# module bench/ so they never enter the library's dependencies.
+bench:
+	cd bench && $(GO) run ./cmd/benchtable -rounds 5 -benchtime 200ms
+
+# soak: 30 s at a sustained statement rate with telemetry on against a
+# healthy loopback collector; fails on any dropped event or a growing heap.
+soak:
+	cd bench && $(GO) run ./cmd/soak -d 30s
+
 STATICCHECK_VERSION ?= v0.8.2
 GOVULNCHECK_VERSION ?= v1.9.0
 GOBIN ?= $(shell $(GO) env GOPATH)/bin

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"modernc.org/sqlite"
@@ -72,24 +75,36 @@ func (benchFetcher) Fetch(context.Context, string) (flags.Answer, error) {
 	return flags.Answer{Enabled: true}, nil
 }
 
+// benchModes: the raw driver; sqltel recording into nopRecorder; sqltel
+// recording into a live exporter that sends to an in-process loopback sink.
+var benchModes = []string{"raw", "recording", "exporter"}
+
 // openSQLiteBench opens modernc sqlite in memory on one pooled connection,
-// raw or recording into nopRecorder (mode force), with a one-row table t.
-func openSQLiteBench(b *testing.B, recording bool) *sql.DB {
+// in one of benchModes, with a one-row table t.
+func openSQLiteBench(b *testing.B, mode string) *sql.DB {
 	b.Helper()
 	inner := innerConnector(b, &sqlite.Driver{}, "file::memory:")
+	opts := []connector.Option{connector.WithMode(connector.ModeForce), connector.WithEnv(noEnv), connector.WithHost("bench:1")}
 	var db *sql.DB
-	if recording {
-		c, err := connector.New(inner,
-			connector.WithMode(connector.ModeForce),
-			connector.WithRecorder(nopRecorder),
-			connector.WithEnv(noEnv),
-			connector.WithHost("bench:1"))
+	switch mode {
+	case "raw":
+		db = sql.OpenDB(inner)
+	case "recording":
+		opts = append(opts, connector.WithRecorder(nopRecorder))
+	case "exporter":
+		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, "{}")
+		}))
+		b.Cleanup(sink.Close)
+		opts = append(opts, connector.WithEndpoint(sink.URL), connector.WithRegistry(telemetry.NewRegistry()))
+	}
+	if db == nil {
+		c, err := connector.New(inner, opts...)
 		if err != nil {
 			b.Fatal(err)
 		}
 		db = sql.OpenDB(c)
-	} else {
-		db = sql.OpenDB(inner)
 	}
 	b.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(1)
@@ -105,15 +120,12 @@ func openSQLiteBench(b *testing.B, recording bool) *sql.DB {
 }
 
 // BenchmarkExecRecording measures ExecContext of a one-argument UPDATE on
-// sqlite in memory, raw and recording into a no-op recorder: the difference
-// is the wrappers, the fingerprint and building the event.
+// sqlite in memory, raw, recording into a no-op recorder (the difference is the
+// wrappers, the fingerprint and building the event) and into a live exporter.
 func BenchmarkExecRecording(b *testing.B) {
-	for _, bc := range []struct {
-		name      string
-		recording bool
-	}{{"raw", false}, {"recording", true}} {
-		b.Run(bc.name, func(b *testing.B) {
-			db := openSQLiteBench(b, bc.recording)
+	for _, mode := range benchModes {
+		b.Run(mode, func(b *testing.B) {
+			db := openSQLiteBench(b, mode)
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
@@ -129,12 +141,9 @@ func BenchmarkExecRecording(b *testing.B) {
 // QueryRowContext("SELECT ?") and Scan, whose event is recorded when the
 // rows are closed.
 func BenchmarkQueryRowRecording(b *testing.B) {
-	for _, bc := range []struct {
-		name      string
-		recording bool
-	}{{"raw", false}, {"recording", true}} {
-		b.Run(bc.name, func(b *testing.B) {
-			db := openSQLiteBench(b, bc.recording)
+	for _, mode := range benchModes {
+		b.Run(mode, func(b *testing.B) {
+			db := openSQLiteBench(b, mode)
 			ctx := context.Background()
 			var n int64
 			b.ReportAllocs()
@@ -150,12 +159,9 @@ func BenchmarkQueryRowRecording(b *testing.B) {
 // BenchmarkTxRecording is BenchmarkExecRecording for BeginTx, an UPDATE
 // and Commit: three events.
 func BenchmarkTxRecording(b *testing.B) {
-	for _, bc := range []struct {
-		name      string
-		recording bool
-	}{{"raw", false}, {"recording", true}} {
-		b.Run(bc.name, func(b *testing.B) {
-			db := openSQLiteBench(b, bc.recording)
+	for _, mode := range benchModes {
+		b.Run(mode, func(b *testing.B) {
+			db := openSQLiteBench(b, mode)
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

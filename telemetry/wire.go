@@ -46,6 +46,7 @@ type batch struct {
 	createdAt time.Time
 	sessionID string
 	attempts  int
+	reusable  bool // items is newBatch's own array (see Exporter.recycle)
 }
 
 // encoder writes request bodies. It reuses its buffers and its gzip.Writer

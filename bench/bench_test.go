@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+// BenchmarkSQLite runs every workload through every wrapper on modernc
+// sqlite in memory, one pooled connection. Its sub-benchmarks are named
+// wrapper/workload, e.g. BenchmarkSQLite/on/exec.
+func BenchmarkSQLite(b *testing.B) { benchmarkBackend(b, SQLite()) }
+
+// BenchmarkPostgres is BenchmarkSQLite on the PostgreSQL server named by
+// SQLTEL_BENCH_POSTGRES_DSN; it is skipped when that is not set.
+func BenchmarkPostgres(b *testing.B) {
+	dsn := os.Getenv(PostgresEnv)
+	if dsn == "" {
+		b.Skip(PostgresEnv + " is not set")
+	}
+	benchmarkBackend(b, Postgres(dsn))
+}
+
+func benchmarkBackend(b *testing.B, be Backend) {
+	for _, w := range Wrappers {
+		b.Run(string(w), func(b *testing.B) {
+			for _, wl := range Workloads {
+				b.Run(wl, func(b *testing.B) { benchmarkWorkload(b, be, w, wl) })
+			}
+		})
+	}
+}
+
+func benchmarkWorkload(b *testing.B, be Backend, w Wrapper, workload string) {
+	ctx := context.Background()
+	var opts Options
+	if w == On {
+		c, err := StartCollector()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		// A short shutdown budget: what is still buffered when the
+		// benchmark ends is not worth waiting for.
+		opts = Options{Collector: c.URL, Params: []string{"telemetry_shutdown_timeout=1s"}}
+	}
+	db, err := Open(ctx, be, w, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() }) // registered after the collector's: runs first
+	step, done, err := Step(ctx, db, be, workload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer done()
+	if err := step(0); err != nil { // warm: connection, statement caches
+		b.Fatal(err)
+	}
+	var before uint64
+	if db.Telemetry != nil {
+		before = db.Telemetry.Stats().Recorded
+	}
+	b.ReportAllocs()
+	i := int64(1)
+	for b.Loop() {
+		if err := step(i); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	if w == On {
+		// Proof that the connection recorded: one event per statement.
+		st := db.Telemetry.Stats()
+		n := float64(i - 1)
+		b.ReportMetric(float64(st.Recorded-before)/n, "events/op")
+		if got, want := st.Recorded-before, uint64(i-1)*uint64(StatementsPerStep(workload)); got != want {
+			b.Errorf("recorded %d events for %d steps, want %d", got, i-1, want)
+		}
+	}
+}
