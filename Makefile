@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test vet fmt-check lint demo bench soak generate
+.PHONY: test vet fmt-check lint demo bench soak soak-faults generate
 
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
@@ -30,6 +30,13 @@ bench:
 # healthy loopback collector; fails on any dropped event or a growing heap.
 soak:
 	cd bench && $(GO) run ./cmd/soak -d 30s
+
+# soak-faults: 60 s against a collector running a random fault script
+# (internal/faultcollector); fails on a broken stats invariant, stored !=
+# delivered, a leaked goroutine or a heap above its bound.
+SEED ?= 1
+soak-faults:
+	$(GO) run ./internal/soak -d 60s -seed $(SEED)
 
 STATICCHECK_VERSION ?= v0.8.2
 GOVULNCHECK_VERSION ?= v1.9.0

@@ -50,8 +50,8 @@ func targets(t *testing.T) []target {
 // its behaviour by their mere presence; the always ones have a fallback that
 // the wrapper reproduces.
 var (
-	connMirrored = []string{"NamedValueChecker", "SessionResetter", "Validator"}
-	connAlways   = []string{"Pinger", "ExecerContext", "QueryerContext", "ConnPrepareContext", "ConnBeginTx"}
+	connMirrored = []string{"NamedValueChecker", "SessionResetter", "Validator", "Exec fast path", "Query fast path"}
+	connAlways   = []string{"Pinger", "ConnPrepareContext", "ConnBeginTx"}
 	stmtMirrored = []string{"NamedValueChecker", "ColumnConverter"}
 	stmtAlways   = []string{"StmtExecContext", "StmtQueryContext"}
 )
@@ -64,6 +64,12 @@ func connIfaces(c any) map[string]bool {
 	_, m["Pinger"] = c.(driver.Pinger)
 	_, m["ExecerContext"] = c.(driver.ExecerContext)
 	_, m["QueryerContext"] = c.(driver.QueryerContext)
+	// A fast path is there with either form; the wrapper offers the
+	// context one exactly when the driver has either.
+	_, execer := c.(driver.Execer)   //nolint:staticcheck // the deprecated form counts
+	_, queryer := c.(driver.Queryer) //nolint:staticcheck // the deprecated form counts
+	m["Exec fast path"] = m["ExecerContext"] || execer
+	m["Query fast path"] = m["QueryerContext"] || queryer
 	_, m["ConnPrepareContext"] = c.(driver.ConnPrepareContext)
 	_, m["ConnBeginTx"] = c.(driver.ConnBeginTx)
 	return m
@@ -223,5 +229,59 @@ func TestConformance(t *testing.T) {
 				t.Error("no connect event recorded")
 			}
 		})
+	}
+}
+
+// point is an argument only the driver's statement knows how to convert.
+type point struct{ x, y int }
+
+type pointConverter struct{}
+
+func (pointConverter) ConvertValue(v any) (driver.Value, error) {
+	if p, ok := v.(point); ok {
+		return int64(p.x*1000 + p.y), nil
+	}
+	return driver.DefaultParameterConverter.ConvertValue(v)
+}
+
+// convStmt converts its arguments with its own ColumnConverter, which
+// database/sql consults only on the prepare path.
+type convStmt struct{ minStmt }
+
+func (convStmt) ColumnConverter(int) driver.ValueConverter { return pointConverter{} }
+
+type convConn struct{ minConn }
+
+func (convConn) Prepare(string) (driver.Stmt, error) { return convStmt{}, nil }
+
+type convDriver struct{}
+
+func (convDriver) Open(string) (driver.Conn, error) { return &convConn{}, nil }
+
+// countingValuer counts how often database/sql asks it for its value.
+type countingValuer struct{ n *int }
+
+func (v countingValuer) Value() (driver.Value, error) { *v.n++; return int64(7), nil }
+
+// A driver without a fast path converts arguments once, with its statement's
+// converter: the wrapper must not add a fast path that makes database/sql
+// convert them first with the default converter (which rejects point) and
+// call a Valuer twice.
+func TestArgumentConversionMatchesRaw(t *testing.T) {
+	raw := sql.OpenDB(innerConnector(t, convDriver{}, ""))
+	defer raw.Close()
+	wrapped, _, _ := openRecording(t, convDriver{}, "")
+	for name, db := range map[string]*sql.DB{"raw": raw, "wrapped": wrapped} {
+		if _, err := db.Exec("insert", point{1, 2}); err != nil {
+			t.Errorf("%s: Exec with a statement-converted argument: %v", name, err)
+		}
+		var got int64
+		if err := db.QueryRow("select ?", point{3, 4}).Scan(&got); err != nil || got != 3004 {
+			t.Errorf("%s: QueryRow = %d, %v; want 3004", name, got, err)
+		}
+		n := 0
+		if _, err := db.Exec("insert", countingValuer{&n}); err != nil || n != 1 {
+			t.Errorf("%s: Valuer called %d times (%v), want once", name, n, err)
+		}
 	}
 }

@@ -11,30 +11,39 @@ var (
 	_ driver.Conn               = (*conn)(nil)
 	_ driver.ConnBeginTx        = (*conn)(nil)
 	_ driver.ConnPrepareContext = (*conn)(nil)
-	_ driver.ExecerContext      = (*conn)(nil)
-	_ driver.QueryerContext     = (*conn)(nil)
 	_ driver.Pinger             = (*conn)(nil)
+	_ driver.ExecerContext      = connExecer{}
+	_ driver.QueryerContext     = connQueryer{}
 )
 
-// conn wraps a recording connection. It always exposes the context-aware
-// interfaces, with database/sql's own fallbacks (ctxutil.go) when the inner
-// conn lacks them; the interfaces whose presence alone changes database/sql's
-// behaviour (NamedValueChecker, SessionResetter, Validator) are added by
-// mirrorConn exactly when the inner conn has them.
+// conn wraps a connection opened with telemetry on (a recording one, or one
+// whose flag said no: see session.active). It always exposes the
+// context-aware Begin, Prepare and Ping, with database/sql's own fallbacks
+// (ctxutil.go) when the inner conn lacks them; what changes database/sql's
+// behaviour by its mere presence (NamedValueChecker, SessionResetter,
+// Validator, and whether there is a fast path for Exec and Query at all) is
+// added by mirrorConn exactly when the inner conn has it.
 //
-// database/sql never uses one driver.Conn from two goroutines at once, so the
-// plain fields below need no lock.
+// database/sql calls a driver.Conn with its driverConn's lock held, so the
+// plain fields below need no lock of their own.
 type conn struct {
 	inner driver.Conn
 	s     *session
 	inTx  bool
 
-	// skipped remembers the statement whose fast path just answered
-	// driver.ErrSkip: database/sql will now prepare it, run it once and close
-	// it, and that whole fallback is reported as the one exec or query the
-	// user asked for.
-	skipped   string
-	skippedOp telemetry.Op
+	// skipped remembers statements whose fast path just answered
+	// driver.ErrSkip: database/sql will now prepare each, run it once and
+	// close it, and that whole fallback is reported as the one exec or query
+	// the user asked for. database/sql releases the lock between the fast
+	// path and the prepare, so another user of the same Tx or sql.Conn may
+	// come between: a few slots, matched by text, tolerate that.
+	skipped [4]skip
+	nskip   uint8
+}
+
+type skip struct {
+	query string
+	op    telemetry.Op
 }
 
 // Unwrap returns the driver's own connection, for sql.Conn.Raw users who need
@@ -48,16 +57,15 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 
 // PrepareContext implements driver.ConnPrepareContext.
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	op := telemetry.OpPrepare
-	if c.skippedOp != telemetry.OpUnknown && c.skipped == query {
-		op = c.skippedOp
-	}
-	c.skippedOp = telemetry.OpUnknown
-	start := c.s.c.now()
+	op := c.takeSkipped(query)
+	start := c.s.now()
 	si, err := ctxPrepare(ctx, c.inner, query)
 	if err != nil {
 		c.s.record(op, query, stmtID{}, start, -1, err, c.inTx)
 		return nil, err
+	}
+	if !c.s.active {
+		return si, nil
 	}
 	st := &stmt{inner: si, c: c, id: c.s.id(query)}
 	if op == telemetry.OpPrepare {
@@ -68,11 +76,39 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	return mirrorStmt(st).(driver.Stmt), nil
 }
 
+// takeSkipped returns what a prepare of query reports as: the exec or query
+// whose ErrSkip it follows, or OpPrepare.
+func (c *conn) takeSkipped(query string) telemetry.Op {
+	for i := uint8(0); i < c.nskip; i++ {
+		if c.skipped[i].query == query {
+			op := c.skipped[i].op
+			c.nskip--
+			c.skipped[i] = c.skipped[c.nskip]
+			c.skipped[c.nskip] = skip{}
+			return op
+		}
+	}
+	return telemetry.OpPrepare
+}
+
+func (c *conn) addSkipped(query string, op telemetry.Op) {
+	if !c.s.active {
+		return
+	}
+	if int(c.nskip) == len(c.skipped) {
+		// Only a fallback abandoned through Raw leaves a slot behind; the
+		// oldest goes.
+		copy(c.skipped[:], c.skipped[1:])
+		c.nskip--
+	}
+	c.skipped[c.nskip] = skip{query, op}
+	c.nskip++
+}
+
 // Close implements driver.Conn. The inner conn is closed first, then the
-// close is recorded and the session's references are given back; the last
-// reference to an exporter flushes it, within its shutdown budget.
+// close is recorded and the session's references are given back, once.
 func (c *conn) Close() error {
-	start := c.s.c.now()
+	start := c.s.now()
 	err := c.inner.Close()
 	if !c.s.released.Load() {
 		c.s.record(telemetry.OpClose, "", stmtID{}, start, -1, err, false)
@@ -88,12 +124,14 @@ func (c *conn) Begin() (driver.Tx, error) {
 
 // BeginTx implements driver.ConnBeginTx.
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	c.skippedOp = telemetry.OpUnknown
-	start := c.s.c.now()
+	start := c.s.now()
 	ti, err := ctxBegin(ctx, c.inner, opts)
 	c.s.record(telemetry.OpBegin, "", stmtID{kind: telemetry.KindBegin}, start, -1, err, true)
 	if err != nil {
 		return nil, err
+	}
+	if !c.s.active {
+		return ti, nil
 	}
 	c.inTx = true
 	return &tx{inner: ti, c: c}, nil
@@ -102,39 +140,46 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 // Ping implements driver.Pinger; like database/sql, a conn without Pinger is
 // taken to be alive.
 func (c *conn) Ping(ctx context.Context) error {
-	c.skippedOp = telemetry.OpUnknown
 	p, ok := c.inner.(driver.Pinger)
 	if !ok {
 		return nil
 	}
-	start := c.s.c.now()
+	start := c.s.now()
 	err := p.Ping(ctx)
 	c.s.record(telemetry.OpPing, "", stmtID{}, start, -1, err, c.inTx)
 	return err
 }
 
+// connExecer is the Exec fast path, present (see mirrorConn) only when the
+// inner conn has ExecerContext or Execer.
+type connExecer struct{ c *conn }
+
 // ExecContext implements driver.ExecerContext. driver.ErrSkip is passed
 // through unrecorded: database/sql's fallback that follows is the exec.
-func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	c.skippedOp = telemetry.OpUnknown
-	start := c.s.c.now()
+func (x connExecer) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c := x.c
+	start := c.s.now()
 	res, err := ctxExec(ctx, c.inner, query, args)
 	if err == driver.ErrSkip {
-		c.skipped, c.skippedOp = query, telemetry.OpExec
+		c.addSkipped(query, telemetry.OpExec)
 		return nil, err
 	}
 	c.s.recordExec(telemetry.OpExec, query, stmtID{}, start, res, err, c.inTx)
 	return res, err
 }
 
+// connQueryer is the Query fast path, present (see mirrorConn) only when the
+// inner conn has QueryerContext or Queryer.
+type connQueryer struct{ c *conn }
+
 // QueryContext implements driver.QueryerContext. The event is recorded when
 // the rows are closed, so that it can count them.
-func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	c.skippedOp = telemetry.OpUnknown
-	start := c.s.c.now()
+func (x connQueryer) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c := x.c
+	start := c.s.now()
 	ri, err := ctxQuery(ctx, c.inner, query, args)
 	if err == driver.ErrSkip {
-		c.skipped, c.skippedOp = query, telemetry.OpQuery
+		c.addSkipped(query, telemetry.OpQuery)
 		return nil, err
 	}
 	if err != nil {
@@ -142,4 +187,16 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		return nil, err
 	}
 	return newRows(ri, c, telemetry.OpQuery, query, stmtID{}, start), nil
+}
+
+func hasExecer(ci driver.Conn) bool {
+	_, ctx := ci.(driver.ExecerContext)
+	_, old := ci.(driver.Execer) //nolint:staticcheck // the deprecated form counts too
+	return ctx || old
+}
+
+func hasQueryer(ci driver.Conn) bool {
+	_, ctx := ci.(driver.QueryerContext)
+	_, old := ci.(driver.Queryer) //nolint:staticcheck // the deprecated form counts too
+	return ctx || old
 }

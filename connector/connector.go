@@ -39,6 +39,7 @@ type Connector struct {
 	exp    *telemetry.Exporter // the exporter in use, pinned by the connector's own reference
 	past   telemetry.Stats     // earlier exporters' stats (one stopped by telemetry.Shutdown, say)
 	pinned bool                // the connector holds a reference on exp
+	live   int                 // recording connections not yet closed
 	closed bool
 
 	panics   atomic.Uint64
@@ -101,11 +102,13 @@ func New(inner driver.Connector, opts ...Option) (*Connector, error) {
 // sql.DB.Driver() sees the driver it knows.
 func (c *Connector) Driver() driver.Driver { return c.inner.Driver() }
 
-// Connect implements driver.Connector. The inner connection is opened first;
-// a connection that records then holds a reference on its host's flag
-// context and on its endpoint's exporter until it is closed. Only a host
-// whose flag has never been fetched waits on the network here, bounded by the
-// flag fetch timeout and ctx.
+// Connect implements driver.Connector. The inner connection is opened first.
+// With telemetry off (the default) it is returned as it is. Otherwise it is
+// wrapped, and it records if the mode and the host's flag say so, holding a
+// reference on the flag context and on the exporter until it is closed.
+// Only a host whose flag has never been asked for waits on the network here:
+// for at most the flag fetch timeout and half of what is left of ctx, so the
+// statement that opened the connection keeps time to run.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	start := c.now()
 	ci, err := c.inner.Connect(ctx)
@@ -114,20 +117,20 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	}
 	latency := c.now().Sub(start)
 	s := c.session(ctx)
-	if s == nil {
-		return ci, nil
-	}
 	cw := &conn{inner: ci, s: s}
-	func() {
-		defer s.recoverPanic()
-		s.emit(telemetry.OpConnect, stmtID{}, start, latency, 0, -1, nil, false)
-	}()
+	if s.active {
+		func() {
+			defer s.recoverPanic()
+			s.emit(telemetry.OpConnect, stmtID{}, start, latency, 0, -1, nil, false)
+		}()
+	}
 	return mirrorConn(cw).(driver.Conn), nil
 }
 
 // session decides whether a new connection records and, if so, takes the
-// references it will hold. nil means it does not record.
+// references it will hold.
 func (c *Connector) session(ctx context.Context) *session {
+	s := &session{c: c, host: c.cfg.host, dbSystem: c.cfg.dbSystem}
 	var fc *flags.Context
 	on := flags.Decide(string(c.cfg.mode), c.cfg.env, func() bool {
 		x, err := c.flags.Acquire(ctx, c.ep, c.cfg.host)
@@ -136,13 +139,22 @@ func (c *Connector) session(ctx context.Context) *session {
 			return false
 		}
 		fc = x
-		return x.Enabled(ctx)
+		fctx, cancel := flagWaitContext(ctx)
+		defer cancel()
+		return x.Enabled(fctx)
 	})
+	c.mu.Lock()
+	if on && !c.closed {
+		c.live++
+	} else {
+		on = false
+	}
+	c.mu.Unlock()
 	if !on {
 		if fc != nil {
 			fc.Release()
 		}
-		return nil
+		return s
 	}
 	rec := c.cfg.recorder
 	var exp *telemetry.Exporter
@@ -152,35 +164,63 @@ func (c *Connector) session(ctx context.Context) *session {
 			if fc != nil {
 				fc.Release()
 			}
+			c.endSession()
 			c.cfg.logger.Warn("sqltel: exporter unavailable; telemetry stays off", "error", err)
-			return nil
+			return s
 		}
 		c.pin(exp)
 		rec = exp
 	}
-	return &session{
-		c:        c,
-		rec:      rec,
-		host:     c.cfg.host,
-		dbSystem: c.cfg.dbSystem,
-		connID:   rand.Uint64(),
-		release: func() {
-			if exp != nil {
-				exp.Release()
-			}
-			if fc != nil {
-				fc.Release()
-			}
-		},
+	s.active, s.rec, s.connID = true, rec, rand.Uint64()
+	s.release = func() {
+		if exp != nil {
+			exp.Release()
+		}
+		if fc != nil {
+			fc.Release()
+		}
+		c.endSession()
+	}
+	return s
+}
+
+// flagWaitContext bounds the wait for a never-fetched flag to half of what
+// is left of ctx, so that a slow flag service cannot use up the deadline of
+// the statement that opened the connection. The flag cache bounds it by its
+// fetch timeout too.
+func flagWaitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, time.Until(deadline)/2)
+}
+
+// endSession counts a recording connection out. When the connector is closed
+// and this was its last one, the connector's own exporter reference goes
+// too; the drain that follows runs on its own goroutine, bounded by the
+// shutdown budget, because this is a connection's Close on some user's
+// goroutine (a Rows or Tx that outlived DB.Close).
+func (c *Connector) endSession() {
+	c.mu.Lock()
+	c.live--
+	exp, last := c.exp, c.closed && c.live == 0 && c.pinned
+	if last {
+		c.pinned = false
+	}
+	c.mu.Unlock()
+	if last {
+		go exp.Release()
 	}
 }
 
 // pin makes exp the connector's exporter and gives the connector its own
-// reference on it, held until Close. Without it, a pool that closes its last
-// idle connection (SetMaxIdleConns(0), ConnMaxLifetime, a bad connection)
-// would stop the exporter and make that Close, on the user's goroutine,
-// wait for a flush; with it, the last Close is in practice DB.Close. The
-// caller holds a reference on exp, so it cannot stop meanwhile.
+// reference on it, held until Close (or, if connections outlive Close, until
+// the last of them closes). Without it, a pool that closes its last idle
+// connection (SetMaxIdleConns(0), ConnMaxLifetime, a bad connection) would
+// stop the exporter and make that Close, on the user's goroutine, wait for a
+// flush; with it, the last reference is in practice DB.Close. The caller
+// holds a reference on exp, so it cannot stop meanwhile.
 func (c *Connector) pin(exp *telemetry.Exporter) {
 	c.mu.Lock()
 	if c.exp == exp || c.closed {
@@ -213,18 +253,24 @@ func (c *Connector) pin(exp *telemetry.Exporter) {
 	}
 }
 
-// Close gives back the connector's reference on its exporter and flushes it,
-// within the shutdown budget, then closes the inner connector when it is an
-// io.Closer. database/sql's DB.Close calls it after closing every
-// connection, so this is normally the exporter's last reference: it drains
-// and stops. If other connectors still use the exporter, Close flushes it
-// instead. A second call only repeats the inner Close's answer.
+// Close gives back the connector's reference on its exporter, then closes
+// the inner connector when it is an io.Closer. database/sql's DB.Close calls
+// it after closing every idle connection, so this is normally the exporter's
+// last reference: it drains within the shutdown budget and stops. If other
+// connectors still use the exporter, Close flushes it within the budget
+// instead. Connections still in use (a Rows or Tx that outlives DB.Close)
+// keep the exporter until the last of them closes, and that drain runs in
+// the background. Connections opened after Close do not record. A second
+// call only repeats the inner Close's answer.
 func (c *Connector) Close() error {
 	c.mu.Lock()
-	exp, pinned := c.exp, c.pinned
-	c.pinned, c.closed = false, true
+	exp, release := c.exp, c.pinned && c.live == 0 && !c.closed
+	if release {
+		c.pinned = false
+	}
+	c.closed = true
 	c.mu.Unlock()
-	if exp != nil && pinned {
+	if release {
 		// Release first: if it is the last reference it drains within the
 		// budget and the Flush below returns at once; if not, it returns at
 		// once and the Flush spends the budget. Either way, one budget.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -290,5 +291,88 @@ func TestChurningPoolKeepsOneExporter(t *testing.T) {
 	}
 	if got := rep.Ops["churn:1"]["exec"]; got != 50 {
 		t.Errorf("collector stored %d execs, want 50", got)
+	}
+}
+
+// With telemetry on, a connection is wrapped whether or not its flag let it
+// record, so the type sql.Conn.Raw sees does not change when a server flips
+// the flag; connector.Unwrap reaches the driver's own either way.
+func TestRawTypeDoesNotDependOnFlag(t *testing.T) {
+	var types []string
+	for _, enabled := range []bool{false, true} {
+		f := &countingFetcher{ans: flags.Answer{Enabled: enabled}}
+		c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+			connector.WithMode(connector.ModeOn), connector.WithRecorder(&events{}), connector.WithEndpoint("http://127.0.0.1:1"),
+			connector.WithFlagCache(newFlagCache(t, f)), connector.WithEnv(noEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := sql.OpenDB(c)
+		sc, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = sc.Raw(func(dc any) error {
+			types = append(types, fmt.Sprintf("%T", dc))
+			if got := fmt.Sprintf("%T", connector.Unwrap(dc)); got != "*sqlite.conn" {
+				t.Errorf("flag %v: Unwrap gave %T, want the sqlite driver's conn", enabled, connector.Unwrap(dc))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Close()
+		db.Close()
+	}
+	if types[0] != types[1] {
+		t.Errorf("Raw sees %s with the flag off and %s with it on", types[0], types[1])
+	}
+}
+
+// Rows that outlive DB.Close: their connection's Close, on the user's
+// goroutine, must not wait for the exporter's final drain.
+func TestRowsOutlivingDBCloseDoNotWait(t *testing.T) {
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	defer close(release)
+	const budget = 2 * time.Second
+	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+		connector.WithMode(connector.ModeForce), connector.WithEndpoint(hs.URL), connector.WithHost("late:1"),
+		connector.WithRegistry(telemetry.NewRegistry()), connector.WithBatchSize(1),
+		connector.WithShutdownTimeout(budget), connector.WithEnv(noEnv), connector.WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	rows, err := db.Query("select 1 union all select 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for rows.Next() {
+	}
+	rows.Close()
+	if d := time.Since(start); d > budget/2 {
+		t.Errorf("reading and closing rows after DB.Close took %v: it waited for the drain", d)
+	}
+	// The drain runs in the background, bounded by the budget.
+	deadline := time.Now().Add(budget + time.Second)
+	for c.Stats().Pending != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := c.Stats(); st.Pending != 0 || st.Recorded != st.Delivered+st.DroppedTotal() {
+		t.Errorf("after the background drain: %+v", st)
 	}
 }

@@ -4,21 +4,29 @@ package connector
 
 import "database/sql/driver"
 
-// mirrorConn returns c as a value that implements, of NamedValueChecker, SessionResetter, Validator,
-// exactly those the inner value implements.
+// mirrorConn returns c as a value that has, of NamedValueChecker, SessionResetter, Validator, ExecerContext (for ExecerContext or Execer), QueryerContext (for QueryerContext or Queryer),
+// exactly what the inner value has.
 func mirrorConn(c *conn) any {
-	nvc, _ := c.inner.(driver.NamedValueChecker)
-	sr, _ := c.inner.(driver.SessionResetter)
-	val, _ := c.inner.(driver.Validator)
+	nvc, hasNvc := c.inner.(driver.NamedValueChecker)
+	sr, hasSr := c.inner.(driver.SessionResetter)
+	val, hasVal := c.inner.(driver.Validator)
+	hasExec := hasExecer(c.inner)
+	hasQuery := hasQueryer(c.inner)
 	var mask uint
-	if nvc != nil {
+	if hasNvc {
 		mask |= 1
 	}
-	if sr != nil {
+	if hasSr {
 		mask |= 2
 	}
-	if val != nil {
+	if hasVal {
 		mask |= 4
+	}
+	if hasExec {
+		mask |= 8
+	}
+	if hasQuery {
+		mask |= 16
 	}
 	switch mask {
 	case 0:
@@ -63,20 +71,184 @@ func mirrorConn(c *conn) any {
 			driver.SessionResetter
 			driver.Validator
 		}{c, nvc, sr, val}
+	case 8:
+		return struct {
+			*conn
+			connExecer
+		}{c, connExecer{c}}
+	case 9:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			connExecer
+		}{c, nvc, connExecer{c}}
+	case 10:
+		return struct {
+			*conn
+			driver.SessionResetter
+			connExecer
+		}{c, sr, connExecer{c}}
+	case 11:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			driver.SessionResetter
+			connExecer
+		}{c, nvc, sr, connExecer{c}}
+	case 12:
+		return struct {
+			*conn
+			driver.Validator
+			connExecer
+		}{c, val, connExecer{c}}
+	case 13:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			driver.Validator
+			connExecer
+		}{c, nvc, val, connExecer{c}}
+	case 14:
+		return struct {
+			*conn
+			driver.SessionResetter
+			driver.Validator
+			connExecer
+		}{c, sr, val, connExecer{c}}
+	case 15:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			driver.SessionResetter
+			driver.Validator
+			connExecer
+		}{c, nvc, sr, val, connExecer{c}}
+	case 16:
+		return struct {
+			*conn
+			connQueryer
+		}{c, connQueryer{c}}
+	case 17:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			connQueryer
+		}{c, nvc, connQueryer{c}}
+	case 18:
+		return struct {
+			*conn
+			driver.SessionResetter
+			connQueryer
+		}{c, sr, connQueryer{c}}
+	case 19:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			driver.SessionResetter
+			connQueryer
+		}{c, nvc, sr, connQueryer{c}}
+	case 20:
+		return struct {
+			*conn
+			driver.Validator
+			connQueryer
+		}{c, val, connQueryer{c}}
+	case 21:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			driver.Validator
+			connQueryer
+		}{c, nvc, val, connQueryer{c}}
+	case 22:
+		return struct {
+			*conn
+			driver.SessionResetter
+			driver.Validator
+			connQueryer
+		}{c, sr, val, connQueryer{c}}
+	case 23:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			driver.SessionResetter
+			driver.Validator
+			connQueryer
+		}{c, nvc, sr, val, connQueryer{c}}
+	case 24:
+		return struct {
+			*conn
+			connExecer
+			connQueryer
+		}{c, connExecer{c}, connQueryer{c}}
+	case 25:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			connExecer
+			connQueryer
+		}{c, nvc, connExecer{c}, connQueryer{c}}
+	case 26:
+		return struct {
+			*conn
+			driver.SessionResetter
+			connExecer
+			connQueryer
+		}{c, sr, connExecer{c}, connQueryer{c}}
+	case 27:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			driver.SessionResetter
+			connExecer
+			connQueryer
+		}{c, nvc, sr, connExecer{c}, connQueryer{c}}
+	case 28:
+		return struct {
+			*conn
+			driver.Validator
+			connExecer
+			connQueryer
+		}{c, val, connExecer{c}, connQueryer{c}}
+	case 29:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			driver.Validator
+			connExecer
+			connQueryer
+		}{c, nvc, val, connExecer{c}, connQueryer{c}}
+	case 30:
+		return struct {
+			*conn
+			driver.SessionResetter
+			driver.Validator
+			connExecer
+			connQueryer
+		}{c, sr, val, connExecer{c}, connQueryer{c}}
+	case 31:
+		return struct {
+			*conn
+			driver.NamedValueChecker
+			driver.SessionResetter
+			driver.Validator
+			connExecer
+			connQueryer
+		}{c, nvc, sr, val, connExecer{c}, connQueryer{c}}
 	}
 	panic("unreachable")
 }
 
-// mirrorStmt returns s as a value that implements, of NamedValueChecker, ColumnConverter,
-// exactly those the inner value implements.
+// mirrorStmt returns s as a value that has, of NamedValueChecker, ColumnConverter,
+// exactly what the inner value has.
 func mirrorStmt(s *stmt) any {
-	nvc, _ := s.inner.(driver.NamedValueChecker)
-	cc, _ := s.inner.(driver.ColumnConverter)
+	nvc, hasNvc := s.inner.(driver.NamedValueChecker)
+	cc, hasCC := s.inner.(driver.ColumnConverter)
 	var mask uint
-	if nvc != nil {
+	if hasNvc {
 		mask |= 1
 	}
-	if cc != nil {
+	if hasCC {
 		mask |= 2
 	}
 	switch mask {

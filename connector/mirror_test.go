@@ -4,41 +4,54 @@ import (
 	"context"
 	"database/sql/driver"
 	"testing"
+	"time"
 )
 
-// Every combination of the mirrored interfaces, on a fake inner conn and
-// stmt made for each: the wrapper has exactly the inner value's set, and the
-// calls reach the inner value.
+// Every combination of the mirrored capabilities, on fake inner values made
+// for each (mirror_fakes_test.go): the wrapper has exactly the inner value's
+// set, and the calls reach the inner value.
 func TestMirrorEveryCombination(t *testing.T) {
-	for mask := 0; mask < 8; mask++ {
-		inner := fakeConn(mask)
-		w := mirrorConn(&conn{inner: inner})
-		_, nvc := w.(driver.NamedValueChecker)
-		_, sr := w.(driver.SessionResetter)
-		_, val := w.(driver.Validator)
-		if nvc != (mask&1 != 0) || sr != (mask&2 != 0) || val != (mask&4 != 0) {
-			t.Errorf("conn mask %03b: wrapper has NamedValueChecker=%v SessionResetter=%v Validator=%v", mask, nvc, sr, val)
-		}
-		if nvc {
-			if err := w.(driver.NamedValueChecker).CheckNamedValue(nil); err != errFromFake {
-				t.Errorf("conn mask %03b: CheckNamedValue not forwarded: %v", mask, err)
+	ctx := context.Background()
+	s := &session{c: &Connector{now: time.Now}}
+	connHas := []func(any) bool{
+		func(w any) bool { _, ok := w.(driver.NamedValueChecker); return ok },
+		func(w any) bool { _, ok := w.(driver.SessionResetter); return ok },
+		func(w any) bool { _, ok := w.(driver.Validator); return ok },
+		func(w any) bool { _, ok := w.(driver.ExecerContext); return ok },
+		func(w any) bool { _, ok := w.(driver.QueryerContext); return ok },
+	}
+	for mask := uint(0); mask < 1<<len(connHas); mask++ {
+		w := mirrorConn(&conn{inner: fakeConn(mask), s: s})
+		for bit, has := range connHas {
+			if has(w) != (mask&(1<<bit) != 0) {
+				t.Errorf("conn mask %05b: capability %d present = %v", mask, bit, has(w))
 			}
-		}
-		if sr {
-			if err := w.(driver.SessionResetter).ResetSession(context.Background()); err != errFromFake {
-				t.Errorf("conn mask %03b: ResetSession not forwarded: %v", mask, err)
-			}
-		}
-		if val && w.(driver.Validator).IsValid() {
-			t.Errorf("conn mask %03b: IsValid not forwarded", mask)
 		}
 		if _, ok := w.(driver.Conn); !ok {
-			t.Errorf("conn mask %03b: not a driver.Conn", mask)
+			t.Errorf("conn mask %05b: not a driver.Conn", mask)
+		}
+		if x, ok := w.(driver.NamedValueChecker); ok && x.CheckNamedValue(nil) != errFromFake {
+			t.Errorf("conn mask %05b: CheckNamedValue not forwarded", mask)
+		}
+		if x, ok := w.(driver.SessionResetter); ok && x.ResetSession(ctx) != errFromFake {
+			t.Errorf("conn mask %05b: ResetSession not forwarded", mask)
+		}
+		if x, ok := w.(driver.Validator); ok && x.IsValid() {
+			t.Errorf("conn mask %05b: IsValid not forwarded", mask)
+		}
+		if x, ok := w.(driver.ExecerContext); ok {
+			if _, err := x.ExecContext(ctx, "x", nil); err != errFromFake {
+				t.Errorf("conn mask %05b: ExecContext not forwarded: %v", mask, err)
+			}
+		}
+		if x, ok := w.(driver.QueryerContext); ok {
+			if _, err := x.QueryContext(ctx, "x", nil); err != errFromFake {
+				t.Errorf("conn mask %05b: QueryContext not forwarded: %v", mask, err)
+			}
 		}
 	}
-	for mask := 0; mask < 4; mask++ {
-		inner := fakeStmt(mask)
-		w := mirrorStmt(&stmt{inner: inner})
+	for mask := uint(0); mask < 4; mask++ {
+		w := mirrorStmt(&stmt{inner: fakeStmt(mask)})
 		_, nvc := w.(driver.NamedValueChecker)
 		_, cc := w.(driver.ColumnConverter)
 		if nvc != (mask&1 != 0) || cc != (mask&2 != 0) {
@@ -76,6 +89,17 @@ type valImpl struct{}
 
 func (valImpl) IsValid() bool { return false }
 
+type execImpl struct{}
+
+func (execImpl) ExecContext(context.Context, string, []driver.NamedValue) (driver.Result, error) {
+	return nil, errFromFake
+}
+
+// queryImpl has only the deprecated form: it counts as a fast path too.
+type queryImpl struct{}
+
+func (queryImpl) Query(string, []driver.Value) (driver.Rows, error) { return nil, errFromFake }
+
 type baseStmt struct{}
 
 func (baseStmt) Close() error                               { return nil }
@@ -86,73 +110,3 @@ func (baseStmt) Query([]driver.Value) (driver.Rows, error)  { return nil, nil }
 type ccImpl struct{}
 
 func (ccImpl) ColumnConverter(int) driver.ValueConverter { return fakeConverter }
-
-func fakeConn(mask int) driver.Conn {
-	switch mask {
-	case 0:
-		return baseConn{}
-	case 1:
-		return struct {
-			baseConn
-			nvcImpl
-		}{}
-	case 2:
-		return struct {
-			baseConn
-			srImpl
-		}{}
-	case 3:
-		return struct {
-			baseConn
-			nvcImpl
-			srImpl
-		}{}
-	case 4:
-		return struct {
-			baseConn
-			valImpl
-		}{}
-	case 5:
-		return struct {
-			baseConn
-			nvcImpl
-			valImpl
-		}{}
-	case 6:
-		return struct {
-			baseConn
-			srImpl
-			valImpl
-		}{}
-	default:
-		return struct {
-			baseConn
-			nvcImpl
-			srImpl
-			valImpl
-		}{}
-	}
-}
-
-func fakeStmt(mask int) driver.Stmt {
-	switch mask {
-	case 0:
-		return baseStmt{}
-	case 1:
-		return struct {
-			baseStmt
-			nvcImpl
-		}{}
-	case 2:
-		return struct {
-			baseStmt
-			ccImpl
-		}{}
-	default:
-		return struct {
-			baseStmt
-			nvcImpl
-			ccImpl
-		}{}
-	}
-}

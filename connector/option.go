@@ -75,8 +75,15 @@ func WithHost(host string) Option { return func(c *config) { c.host = host } }
 func WithDBSystem(name string) Option { return func(c *config) { c.dbSystem = name } }
 
 // WithLogger sets the logger for sqltel's own rare messages (a flag fetch
-// failing, the exporter's final summary). The default is slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+// failing, the exporter's final summary). The default, and what nil means,
+// is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
 
 // WithHTTPClient sets the client used to reach the telemetry service.
 // Redirects to another host are refused whatever the client's own policy.

@@ -37,8 +37,13 @@ type rows struct {
 	closed  bool
 }
 
-func newRows(ri driver.Rows, c *conn, op telemetry.Op, query string, id stmtID, start time.Time) *rows {
-	return &rows{inner: ri, c: c, op: op, query: query, id: id, start: start, latency: c.s.c.now().Sub(start)}
+// newRows wraps ri, or returns it as it is when the connection does not
+// record: the wrapper adds nothing database/sql would notice.
+func newRows(ri driver.Rows, c *conn, op telemetry.Op, query string, id stmtID, start time.Time) driver.Rows {
+	if !c.s.active {
+		return ri
+	}
+	return &rows{inner: ri, c: c, op: op, query: query, id: id, start: start, latency: c.s.now().Sub(start)}
 }
 
 // Unwrap returns the driver's own rows.
@@ -75,7 +80,7 @@ func (r *rows) Close() error {
 	if rerr == nil {
 		rerr = err
 	}
-	r.c.s.recordRows(r, c.s.c.now(), rerr, c.inTx)
+	r.c.s.recordRows(r, c.s.now(), rerr, c.inTx)
 	return err
 }
 

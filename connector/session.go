@@ -14,13 +14,27 @@ import (
 // closes. A connection that does not record has no session and is not
 // wrapped at all.
 type session struct {
-	c        *Connector
+	c *Connector
+	// active is false for a connection opened with telemetry on whose flag
+	// said no: it is wrapped all the same, so that the type sql.Conn.Raw
+	// sees does not depend on a server's answer, but records nothing and
+	// holds no reference.
+	active   bool
 	rec      telemetry.Recorder
 	host     string
 	dbSystem string
 	connID   uint64
 	release  func() // gives back the flag and exporter references
 	released atomic.Bool
+}
+
+// now is the start of an operation's timing; an inactive session does not
+// read the clock.
+func (s *session) now() time.Time {
+	if !s.active {
+		return time.Time{}
+	}
+	return s.c.now()
 }
 
 // done releases the session's references exactly once, however many times
@@ -39,6 +53,9 @@ func (s *session) done() {
 // A statement is given either as its text (fingerprinted here, inside the
 // firewall) or, for prepared statements, as the id computed once at Prepare.
 func (s *session) record(op telemetry.Op, query string, id stmtID, start time.Time, rows int64, err error, inTx bool) {
+	if !s.active {
+		return
+	}
 	end := s.c.now() // before fingerprinting, which is not the driver's time
 	defer s.recoverPanic()
 	if query != "" {
@@ -69,6 +86,9 @@ func (s *session) emit(op telemetry.Op, id stmtID, start time.Time, latency, tot
 // RowsAffected is called inside the panic firewall: the result belongs to the
 // driver and may do anything.
 func (s *session) recordExec(op telemetry.Op, query string, id stmtID, start time.Time, res driver.Result, err error, inTx bool) {
+	if !s.active {
+		return
+	}
 	end := s.c.now()
 	defer s.recoverPanic()
 	if query != "" {
@@ -107,6 +127,9 @@ func (s *session) newStmtID(query string) stmtID {
 
 // id fingerprints a statement being prepared, inside the panic firewall.
 func (s *session) id(query string) stmtID {
+	if !s.active {
+		return stmtID{}
+	}
 	defer s.recoverPanic()
 	return s.newStmtID(query)
 }

@@ -19,7 +19,7 @@ func (failingClose) Close() error { return errClose }
 func TestCloseReleasesOnce(t *testing.T) {
 	c := &Connector{now: time.Now}
 	var released, closes int
-	s := &session{c: c, release: func() { released++ },
+	s := &session{c: c, active: true, release: func() { released++ },
 		rec: telemetry.RecorderFunc(func(ev telemetry.Event) {
 			if ev.Op == telemetry.OpClose {
 				closes++

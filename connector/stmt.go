@@ -65,7 +65,7 @@ func (s *stmt) op(start time.Time, explicit telemetry.Op) (telemetry.Op, time.Ti
 // ExecContext implements driver.StmtExecContext.
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	c := s.c
-	start := c.s.c.now()
+	start := c.s.now()
 	res, err := ctxStmtExec(ctx, s.inner, args)
 	op, since := s.op(start, telemetry.OpStmtExec)
 	c.s.recordExec(op, "", s.id, since, res, err, c.inTx)
@@ -75,7 +75,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 // QueryContext implements driver.StmtQueryContext.
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	c := s.c
-	start := c.s.c.now()
+	start := c.s.now()
 	ri, err := ctxStmtQuery(ctx, s.inner, args)
 	op, since := s.op(start, telemetry.OpStmtQuery)
 	if err != nil {

@@ -25,8 +25,7 @@ func (t *tx) Rollback() error { return t.end(telemetry.OpRollback, t.inner.Rollb
 
 func (t *tx) end(op telemetry.Op, f func() error) error {
 	c := t.c
-	c.skippedOp = telemetry.OpUnknown
-	start := c.s.c.now()
+	start := c.s.now()
 	err := f()
 	c.inTx = false
 	c.s.record(op, "", stmtID{}, start, -1, err, true)

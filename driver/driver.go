@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"net/url"
 	"reflect"
 	"strings"
 
 	"github.com/sqltel/sqltel/connector"
+	"github.com/sqltel/sqltel/telemetry"
 )
 
 var (
@@ -106,7 +108,11 @@ func NewConnector(inner driver.Driver, dsn string, opts ...connector.Option) (*c
 	all = append(all, connector.WithHost(hostKey(stripped)), connector.WithDBSystem(dbSystem(inner, stripped)))
 	all = append(all, opts...)
 	all = append(all, p.options()...)
-	return connector.New(ic, all...)
+	c, err := connector.New(ic, all...)
+	if errors.Is(err, telemetry.ErrInsecureEndpoint) && p.has(setEndpoint) {
+		return nil, &DSNError{Param: "telemetry_endpoint", Reason: "uses http to a host that is not loopback; use https or set telemetry_insecure=true"}
+	}
+	return c, err
 }
 
 // dsnConnector is database/sql's own connector for drivers without

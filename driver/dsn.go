@@ -110,7 +110,9 @@ var paramSpecs = map[string]paramSpec{
 		return parseDuration(&p.flushInterval, v, 100*time.Millisecond, time.Hour)
 	}},
 	"telemetry_shutdown_timeout": {setShutdownTimeout, func(p *params, v string) string {
-		return parseDuration(&p.shutdownTimeout, v, 0, 5*time.Minute)
+		// 0 is refused rather than read as "no flush": the exporter takes a
+		// zero budget as its default.
+		return parseDuration(&p.shutdownTimeout, v, time.Millisecond, 5*time.Minute)
 	}},
 	"telemetry_format": {setFormat, func(p *params, v string) string {
 		return oneOf(&p.format, v, "json", "ndjson")

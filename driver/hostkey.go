@@ -74,6 +74,12 @@ func urlHostKey(dsn string) string {
 			query = rest[q+1:]
 		}
 	}
+	// net/url (lib/pq, go-mssqldb) ends the user information at the LAST
+	// '@' of the authority, so a password may hold '@': cutting there too
+	// keeps any of it out of the key, which is sent to the collector.
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		authority = authority[i+1:]
+	}
 	// The first host of a libpq host list; a comma never appears in a host.
 	first, _, _ := strings.Cut(authority, ",")
 	host, port := splitHostPort(first)

@@ -13,6 +13,8 @@ func TestHostKey(t *testing.T) {
 		// URLs
 		{"postgres://u:p@H.Example.COM:5432/db?sslmode=disable", "h.example.com:5432"},
 		{"postgres://u:p@h.example.com/db", "h.example.com:5432"},
+		{"postgres://u:p@ss@db.example.com/app", "db.example.com:5432"}, // no part of a password with '@'
+		{"postgres://u:p@ss@db.example.com:6543/app?x=a@b", "db.example.com:6543"},
 		{"postgresql://h", "h:5432"},
 		{"postgres://u:p?x@h:6543/db", "h:6543"},
 		{"postgres://u:p%40x@h/db", "h:5432"},

@@ -170,6 +170,17 @@ func (c *Cache) enabled(ctx context.Context, e *entry) bool {
 		c.mu.Unlock()
 		return false // failed recently: no storm against a down service
 	}
+	if e.errors > 0 {
+		// Never answered: only the first ask waits. After a failure, a new
+		// connection must not stall for a fetch timeout every backoff
+		// period while the service stays down; it is told "disabled" and
+		// the retry runs in the background.
+		if e.pending == 0 {
+			c.startFetchLocked(e)
+		}
+		c.mu.Unlock()
+		return false
+	}
 	done := c.startFetchLocked(e)
 	c.mu.Unlock()
 	if done == nil {

@@ -238,8 +238,53 @@ func TestServerDownFromStartNoStorm(t *testing.T) {
 	if connect() {
 		t.Error("after backoff: Enabled = true")
 	}
+	settle(c) // the retry runs in the background
 	if n := srv.count(); n != 2 {
 		t.Errorf("after backoff: server saw %d requests, want 2", n)
+	}
+}
+
+// Only the first ask for a never-answered host waits. Once a fetch has
+// failed, later callers are told "disabled" at once while the retry runs in
+// the background: a blackholed service must not stall a connect every
+// backoff period.
+func TestNoWaitAfterAFailure(t *testing.T) {
+	unblock := make(chan struct{})
+	var calls atomic.Int64
+	hang := fetcherFunc(func(ctx context.Context, _ string) (Answer, error) {
+		if calls.Add(1) == 1 {
+			return Answer{}, errors.New("first fetch fails")
+		}
+		select {
+		case <-unblock:
+			return Answer{Enabled: true}, nil
+		case <-ctx.Done():
+			return Answer{}, ctx.Err()
+		}
+	})
+	clk := newClock()
+	c := newTestCache(t, WithClock(clk.Now), WithFetchTimeout(time.Hour),
+		WithFetcher(func(Endpoint) Fetcher { return hang }), WithLogger(slog.New(slog.DiscardHandler)))
+	x := acquire(t, c, Endpoint{URL: "http://127.0.0.1:1"}, "db")
+	defer x.Release()
+	if x.Enabled(bg) {
+		t.Fatal("Enabled = true after a failed fetch")
+	}
+	clk.Advance(time.Minute) // past the backoff
+	done := make(chan bool)
+	go func() { done <- x.Enabled(bg) }()
+	select {
+	case v := <-done:
+		if v {
+			t.Error("Enabled = true before any answer")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Enabled waited for the retry, whose fetch hangs")
+	}
+	close(unblock)
+	settle(c)
+	if !x.Enabled(bg) {
+		t.Error("the background retry's answer was not kept")
 	}
 }
 

@@ -94,6 +94,11 @@ type Config struct {
 	Clock func() time.Time
 }
 
+// ErrInsecureEndpoint is wrapped by Validate's error for a plain http
+// endpoint off loopback without Insecure, so that callers can name their own
+// setting for it.
+var ErrInsecureEndpoint = errors.New("telemetry: insecure endpoint")
+
 // Validate reports whether c is usable. The error names the offending field
 // and never contains the token.
 func (c Config) Validate() error {
@@ -144,7 +149,7 @@ func validateEndpoint(endpoint string, insecure bool) error {
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return errors.New("telemetry: Config.Endpoint must not contain a query or a fragment")
 	case u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()):
-		return fmt.Errorf("telemetry: Config.Endpoint uses http to the non-loopback host %q; use https or set Config.Insecure", u.Hostname())
+		return fmt.Errorf("%w: Config.Endpoint uses http to the non-loopback host %q; use https or set Config.Insecure", ErrInsecureEndpoint, u.Hostname())
 	}
 	return nil
 }

@@ -224,7 +224,7 @@ func propertyRun(t *testing.T, seed int64) {
 		wg         sync.WaitGroup
 		mu         sync.Mutex
 		maxRecord  time.Duration
-		pauseEvery = 2 + r.IntN(20)
+		pauseEvery = 1 + r.IntN(8)
 	)
 	for w := range writers {
 		wg.Go(func() {
