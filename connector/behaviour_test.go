@@ -266,21 +266,7 @@ func TestSqlmockMultipleResultSets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sets [][]int
-	for {
-		var set []int
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				t.Fatal(err)
-			}
-			set = append(set, v)
-		}
-		sets = append(sets, set)
-		if !rows.NextResultSet() {
-			break
-		}
-	}
+	sets := readResultSets(t, rows)
 	rows.Close()
 	if diff := cmp.Diff([][]int{{1}, {2, 3}}, sets); diff != "" {
 		t.Errorf("result sets (-want +got):\n%s", diff)
@@ -358,21 +344,7 @@ func TestMySQLTypesAndResultSets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sets [][]int
-	for {
-		var set []int
-		for rows.Next() {
-			var v int
-			if err := rows.Scan(&v); err != nil {
-				t.Fatal(err)
-			}
-			set = append(set, v)
-		}
-		sets = append(sets, set)
-		if !rows.NextResultSet() {
-			break
-		}
-	}
+	sets := readResultSets(t, rows)
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -393,5 +365,25 @@ func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	t.Helper()
 	if _, err := db.Exec(q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// readResultSets reads every result set of one-integer-column rows.
+func readResultSets(t *testing.T, rows *sql.Rows) [][]int {
+	t.Helper()
+	var sets [][]int
+	for {
+		var set []int
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			set = append(set, v)
+		}
+		sets = append(sets, set)
+		if !rows.NextResultSet() {
+			return sets
+		}
 	}
 }

@@ -197,20 +197,7 @@ func TestEndToEndDeliversEverything(t *testing.T) {
 // that is not the last returns at once; the last Close returns within the
 // shutdown budget, and every event is accounted for.
 func TestCloseAgainstBlackhole(t *testing.T) {
-	release := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/flags", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"flags":{"telemetry_enabled":true},"ttl_seconds":900}`))
-	})
-	mux.HandleFunc("POST /v1/events", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	})
-	hs := httptest.NewServer(mux)
-	defer hs.Close()
-	defer close(release)
+	hs := blackhole(t)
 	fc := flags.NewCache()
 	defer fc.Close()
 	const budget = 300 * time.Millisecond
@@ -333,17 +320,7 @@ func TestRawTypeDoesNotDependOnFlag(t *testing.T) {
 // Rows that outlive DB.Close: their connection's Close, on the user's
 // goroutine, must not wait for the exporter's final drain.
 func TestRowsOutlivingDBCloseDoNotWait(t *testing.T) {
-	release := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/events", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	})
-	hs := httptest.NewServer(mux)
-	defer hs.Close()
-	defer close(release)
+	hs := blackhole(t)
 	const budget = 2 * time.Second
 	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
 		connector.WithMode(connector.ModeForce), connector.WithEndpoint(hs.URL), connector.WithHost("late:1"),
@@ -375,4 +352,25 @@ func TestRowsOutlivingDBCloseDoNotWait(t *testing.T) {
 	if st := c.Stats(); st.Pending != 0 || st.Recorded != st.Delivered+st.DroppedTotal() {
 		t.Errorf("after the background drain: %+v", st)
 	}
+}
+
+// blackhole is a collector whose flag is on and that accepts event batches
+// and never answers them (until the test ends).
+func blackhole(t *testing.T) *httptest.Server {
+	t.Helper()
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/flags", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"flags":{"telemetry_enabled":true},"ttl_seconds":900}`))
+	})
+	mux.HandleFunc("POST /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { close(release) }) // runs first: cleanups are last in, first out
+	return hs
 }
