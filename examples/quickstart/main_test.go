@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,19 +10,16 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sqltel/sqltel/examples/internal/workload"
+	"github.com/sqltel/sqltel/examples/internal/workload/workloadtest"
 	"github.com/sqltel/sqltel/telemetry"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestQuickstart(t *testing.T) {
-	var out bytes.Buffer
 	start := time.Now()
-	res, err := run(t.Context(), &out, t.TempDir())
-	if err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
-	t.Logf("quickstart took %v; it printed:\n%s", time.Since(start).Round(time.Millisecond), out.String())
+	res, out := workloadtest.Run(t, example.RunIn)
+	t.Logf("quickstart took %v", time.Since(start).Round(time.Millisecond))
 
 	events, err := workload.ReadEvents(res.Store)
 	if err != nil || len(events) == 0 {
@@ -68,7 +64,7 @@ func TestQuickstart(t *testing.T) {
 			t.Errorf("report rows count %d events, the store holds %d", total, len(events))
 		}
 		for _, s := range []string{"HOST", "FINGERPRINT", "constraint=1", "deadline=1", "exporter: recorded"} {
-			if !strings.Contains(out.String(), s) {
+			if !strings.Contains(out, s) {
 				t.Errorf("output lacks %q", s)
 			}
 		}

@@ -20,11 +20,8 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"time"
 
@@ -44,19 +41,7 @@ func init() {
 	sqlx.BindDriver("sqltel-sqlite", sqlx.QUESTION)
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	dir, err := os.MkdirTemp("", "sqltel-sqlx-")
-	if err == nil {
-		_, err = run(ctx, os.Stdout, dir)
-		err = errors.Join(err, os.RemoveAll(dir))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sqlx:", err)
-		os.Exit(1)
-	}
-}
+func main() { workload.MainFunc("sqlx", run) }
 
 // result is what the two workloads should have produced together, and where
 // the collector stored what it received.

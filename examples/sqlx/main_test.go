@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -9,24 +8,20 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sqltel/sqltel/examples/internal/workload"
+	"github.com/sqltel/sqltel/examples/internal/workload/workloadtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestSqlx(t *testing.T) {
-	var out bytes.Buffer
-	res, err := run(t.Context(), &out, t.TempDir())
-	if err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
-	t.Logf("output:\n%s", out.String())
+	res, out := workloadtest.Run(t, run)
 
 	// Each DB rebinds in the style its name chose.
 	for _, want := range []string{
 		`"sqltel-sqlite" rebinds to: SELECT name FROM items WHERE id = ? AND price < ?`,
 		`"postgres"      rebinds to: SELECT name FROM items WHERE id = $1 AND price < $2`,
 	} {
-		if !strings.Contains(out.String(), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}

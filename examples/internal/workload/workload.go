@@ -6,10 +6,13 @@
 // time) and returns the events sqltel should have recorded for it, so that a
 // test can compare them with what the collector stored.
 //
-// The rest is the examples' plumbing: StartCollector runs a collector on
+// The rest is the examples' plumbing. Example is a whole single-database
+// example (quickstart, postgres, mysql) but for its driver and database:
+// its Run wraps the driver with sqltel, runs the workload and prints the
+// summary, and Main is its func main. StartCollector runs a collector on
 // 127.0.0.1 with a SQLite store, PrintSummary and PrintStats print what it
 // received and what the exporter counted, and ReadEvents and Tally read the
-// store back for the tests.
+// store back for the tests (package workloadtest has the rest of those).
 package workload
 
 import (
