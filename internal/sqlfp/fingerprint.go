@@ -1,5 +1,7 @@
 package sqlfp
 
+import "math/bits"
+
 // Fingerprint returns a 64-bit hash that identifies the shape of query:
 // queries that differ only in literal values, placeholder style, comments,
 // whitespace or the case of keywords and unquoted identifiers have the same
@@ -19,153 +21,321 @@ func Fingerprint(query string) uint64 {
 	// statement, so they are lexed inline with the lexer's state in locals;
 	// any other byte hands over to the normalizer for one token. The tests
 	// check that both paths agree.
+	//
+	// Every call in the loop takes and returns h, i and st, so that nothing
+	// but q is live across a call: the compiler then keeps the loop's state
+	// in registers rather than spilling it on every iteration.
 	q := query
 	h := uint64(hashSeed)
-	var (
-		operand     bool
-		afterIS     uint8
-		afterVALUES bool
-	)
+	var st state
 	i := 0
 	for i < len(q) {
 		c := q[i]
 		switch fastClass[c] {
+		case fWord:
+		word:
+			// Eight bytes at once (see swar.go).
+			var w uint64
+			switch {
+			case i+8 <= len(q):
+				w = load64(q, i)
+			case len(q) >= 8:
+				// The last bytes of q: shift the bytes before i out, zeros in.
+				w = load64(q, len(q)-8) >> (8 * uint(i+8-len(q)) & 63)
+			default:
+				for j := len(q) - 1; j >= i; j-- {
+					w = w<<8 | uint64(q[j])
+				}
+			}
+			// Most words are letters only, so m first marks the bytes that
+			// are not letters, and the word is taken to end at the first of
+			// them, k bytes in. If that byte is a word byte after all (a
+			// digit, '_', '$' or non-ASCII), m is recomputed to mark the
+			// non-word bytes, which no branch below then questions again.
+			//
+			// Each k has its own branch, with the chunk word's mask and
+			// length byte as constants and only the keywords of that length
+			// to look for. The branches also step i over the word and the
+			// usual single space after it: the next token's position then
+			// depends on predicted branches rather than on the word scan.
+			// The byte after the word is in w (0 past the end of q).
+			letters := swarLetters(w)
+			m := swarHigh &^ letters
+			lw := w | (letters&^w&swarHigh)>>2 // lower-cased
+			prev := st
+			st = stOperand
+			var cw uint64 // the word's chunk word
+		scan:
+			switch bits.TrailingZeros64(m) >> 3 {
+			case 0: // '_', or a non-ASCII byte that does not look like a letter
+				m = swarNonWord(w, letters)
+				goto scan
+			case 1:
+				switch c := byte(w >> 8); {
+				case c == ' ':
+					i += 2
+				case c == '\'' || c == '&':
+					// Perhaps E'..' or U&'..'.
+					h, i, st = slowToken(h, q, i, prev)
+					continue
+				case isWordByte(c):
+					m = swarNonWord(w, letters)
+					goto scan
+				default:
+					i++
+				}
+				cw = chunk(lw, 1)
+			case 2:
+				if c := byte(w >> 16); c == ' ' {
+					i += 3
+				} else if isWordByte(c) {
+					m = swarNonWord(w, letters)
+					goto scan
+				} else {
+					i += 2
+				}
+				cw = chunk(lw, 2)
+				if cw == kwIS {
+					st = stOperand | stIS
+				}
+			case 3:
+				if c := byte(w >> 24); c == ' ' {
+					i += 4
+				} else if isWordByte(c) {
+					m = swarNonWord(w, letters)
+					goto scan
+				} else {
+					i += 3
+				}
+				cw = chunk(lw, 3)
+				if cw == kwNOT && prev&(stIS|stISNOT) == stIS {
+					st = stOperand | stISNOT
+				}
+			case 4:
+				if c := byte(w >> 32); c == ' ' {
+					i += 5
+				} else if isWordByte(c) {
+					m = swarNonWord(w, letters)
+					goto scan
+				} else {
+					i += 4
+				}
+				cw = chunk(lw, 4)
+				if cw == kwTRUE || cw == kwNULL && prev&(stIS|stISNOT) == 0 {
+					cw = wordValue
+				}
+			case 5:
+				if c := byte(w >> 40); c == ' ' {
+					i += 6
+				} else if isWordByte(c) {
+					m = swarNonWord(w, letters)
+					goto scan
+				} else {
+					i += 5
+				}
+				cw = chunk(lw, 5)
+				if cw == kwFALSE {
+					cw = wordValue
+				}
+			case 6:
+				if c := byte(w >> 48); c == ' ' {
+					i += 7
+				} else if isWordByte(c) {
+					m = swarNonWord(w, letters)
+					goto scan
+				} else {
+					i += 6
+				}
+				cw = chunk(lw, 6)
+				if cw == kwVALUES {
+					st = stOperand | stVALUES
+				}
+			case 7:
+				if c := byte(w >> 56); c == ' ' {
+					i += 8
+				} else if isWordByte(c) {
+					m = swarNonWord(w, letters)
+					goto scan
+				} else {
+					i += 7
+				}
+				cw = chunk(lw, 7)
+			default:
+				// Eight word bytes (letters are word bytes): a long word, its
+				// first chunk, then the rest.
+				h = round(h, lw&(1<<56-1)|7<<chunkLenShift)
+				h, cw, i = hashLongWord(h, q, i+7)
+				if i < len(q) && q[i] == ' ' {
+					i++
+				}
+			}
+			h = round(h, cw)
+			if i < len(q) {
+				// Another word, or a qualified name's dot and the next
+				// part: no need to go round the loop.
+				switch c := q[i]; fastClass[c] {
+				case fWord:
+					goto word
+				case fDot:
+					if i+1 < len(q) && fastClass[q[i+1]] == fWord {
+						h = round(h, '.'|oneByteToken)
+						st = 0
+						i++
+						goto word
+					}
+				}
+			}
+
 		case fSpace:
 			i++
-			continue
-
-		case fWord:
-			k := 1
-			for k < 8 && i+k < len(q) && wordByte[q[i+k]] {
-				k++
-			}
-			if k == 1 && i+1 < len(q) && (q[i+1] == '\'' || q[i+1] == '&') {
-				break // a possible E'..' or U&'..' literal
-			}
-			if k == 8 {
-				j := i + 8
-				for j < len(q) && wordByte[q[j]] {
-					j++
-				}
-				h = hashToken(h, q, i, j, true)
-				operand, afterIS, afterVALUES = true, 0, false
-				i = j
-				continue
-			}
-			var w uint64
-			if i+8 <= len(q) {
-				w = load64(q, i)
-			} else {
-				for j := k - 1; j >= 0; j-- {
-					w = w<<8 | uint64(q[i+j])
-				}
-			}
-			w = lower8(w) & (1<<(8*uint(k)) - 1)
-			is := afterIS
-			operand, afterIS, afterVALUES = true, 0, false
-			w |= uint64(k|0x80) << chunkLenShift
-			switch w {
-			case kwIS:
-				afterIS = 1
-			case kwNOT:
-				if is == 1 {
-					afterIS = 2
-				}
-			case kwVALUES:
-				afterVALUES = true
-			case kwTRUE, kwFALSE:
-				w = wordValue
-			case kwNULL:
-				if is == 0 {
-					w = wordValue
-				}
-			}
-			h = round(h, w)
-			i += k
-			if i < len(q) && q[i] == ' ' {
-				i++ // the usual single space: skip it without a trip round the loop
-			}
-			continue
 
 		case fDigit:
-			h = round(h, wordValue)
-			operand, afterIS, afterVALUES = true, 0, false
-			i = scanNumber(q, i)
-			continue
+			// Plain integers and decimals inline; anything else that
+			// scanNumber reads (0x.., 1e5, 1_000) from the start there.
+			j := i + 1
+			for j < len(q) && q[j]-'0' < 10 {
+				j++
+			}
+			if j < len(q) && q[j] == '.' {
+				j++
+				for j < len(q) && q[j]-'0' < 10 {
+					j++
+				}
+			}
+			if j < len(q) && numberTail[q[j]] {
+				h, i = hashNumber(h, q, i)
+			} else {
+				h = round(h, wordValue)
+				i = j
+			}
+			st = stOperand
+			if i < len(q) && q[i] == ' ' {
+				i++
+			}
 
 		case fPunct:
 			h = round(h, uint64(c)|oneByteToken)
-			operand, afterIS, afterVALUES = c == ')' || c == ']', 0, false
+			st = 0
 			i++
 			if i < len(q) && q[i] == ' ' {
 				i++
 			}
-			continue
+
+		case fClose:
+			h = round(h, uint64(c)|oneByteToken)
+			st = stOperand
+			i++
+			if i < len(q) && q[i] == ' ' {
+				i++
+			}
 
 		case fDot:
 			if i+1 < len(q) && class[q[i+1]] == cDigit {
-				break // .5
+				h, i, st = slowToken(h, q, i, st) // .5
+				continue
 			}
 			h = round(h, '.'|oneByteToken)
-			operand, afterIS, afterVALUES = false, 0, false
+			st = 0
 			i++
-			continue
 
 		case fQuote:
 			h = round(h, wordValue)
-			operand, afterIS, afterVALUES = true, 0, false
+			st = stOperand
 			i = scanQuoted(q, i, '\'')
-			continue
+			if i < len(q) && q[i] == ' ' {
+				i++
+			}
 
 		case fOpen:
-			if afterVALUES {
-				break // the normalizer collapses runs of rows
-			}
-			j := simpleList(q, i+1)
-			if j == listMaybe {
-				break
-			}
-			if j == listNo {
-				h = round(h, '('|oneByteToken)
-				operand, afterIS = false, 0
-				i++
-				continue
-			}
-			h = round(h, wordList)
-			operand, afterIS = true, 0
-			i = j
-			continue
+			h, i, st = openToken(h, q, i, st)
 
 		case fQuestion:
 			h = round(h, wordValue)
-			operand, afterIS, afterVALUES = true, 0, false
+			st = stOperand
 			i++
-			continue
-		}
 
-		// Anything else: one token from the normalizer.
-		n := normalizer{
-			lx:          lexer{q: q, pos: i, operand: operand, afterIS: afterIS},
-			afterVALUES: afterVALUES,
-		}
-		t := n.next()
-		i, operand, afterIS, afterVALUES = n.lx.pos, n.lx.operand, n.lx.afterIS, n.afterVALUES
-		switch t.kind {
-		case tokEOF:
-		case tokWord:
-			h = hashToken(h, q, t.start, t.end, true)
-		case tokValue:
-			h = round(h, wordValue)
-		case tokList:
-			h = round(h, wordList)
-		default: // tokQuoted, tokDQuoted, tokPunct: verbatim
-			h = hashToken(h, q, t.start, t.end, false)
+		default:
+			h, i, st = slowToken(h, q, i, st)
 		}
 	}
 	if s := finish(h); s != 0 {
 		return s
 	}
 	return 1
+}
+
+// state is the lexer's and the normalizer's state between two tokens, packed
+// into one byte for Fingerprint's loop.
+type state uint8
+
+const (
+	stOperand state = 1 << iota // lexer.operand
+	stIS                        // lexer.afterIS == 1: after IS
+	stISNOT                     // lexer.afterIS == 2: after IS NOT
+	stVALUES                    // normalizer.afterVALUES
+)
+
+// hashNumber mixes the numeric literal at q[i] into h and returns the index
+// after it.
+//
+//go:noinline
+func hashNumber(h uint64, q string, i int) (uint64, int) {
+	return round(h, wordValue), scanNumber(q, i)
+}
+
+// openToken mixes the token that starts with the '(' at q[i] into h: the
+// '(' itself, or a list of values.
+//
+//go:noinline
+func openToken(h uint64, q string, i int, st state) (uint64, int, state) {
+	if st&stVALUES != 0 {
+		return slowToken(h, q, i, st) // the normalizer collapses runs of rows
+	}
+	switch j := simpleList(q, i+1); j {
+	case listMaybe:
+		return slowToken(h, q, i, st)
+	case listNo:
+		return round(h, '('|oneByteToken), i + 1, 0
+	default:
+		return round(h, wordList), j, stOperand
+	}
+}
+
+// slowToken mixes the token at q[i] into h as the normalizer reads it, and
+// returns the index after it and the state after it. The token may be
+// preceded by whitespace and comments, and at the end of q it is tokEOF.
+//
+//go:noinline
+func slowToken(h uint64, q string, i int, st state) (uint64, int, state) {
+	n := normalizer{
+		lx: lexer{
+			q:       q,
+			pos:     i,
+			operand: st&stOperand != 0,
+			afterIS: uint8(st&(stIS|stISNOT)) >> 1,
+		},
+		afterVALUES: st&stVALUES != 0,
+	}
+	t := n.next()
+	st = state(n.lx.afterIS) << 1
+	if n.lx.operand {
+		st |= stOperand
+	}
+	if n.afterVALUES {
+		st |= stVALUES
+	}
+	switch t.kind {
+	case tokEOF:
+	case tokWord:
+		h = hashToken(h, q, t.start, t.end, true)
+	case tokValue:
+		h = round(h, wordValue)
+	case tokList:
+		h = round(h, wordList)
+	default: // tokQuoted, tokDQuoted, tokPunct: verbatim
+		h = hashToken(h, q, t.start, t.end, false)
+	}
+	return h, n.lx.pos, st
 }
 
 // Lower-case keywords as chunk words (see hash.go), for the inline word path.
@@ -187,6 +357,7 @@ const (
 	fWord
 	fDigit
 	fPunct    // always a one-byte punctuation token
+	fClose    // ')' or ']': a one-byte punctuation token that ends an operand
 	fQuestion // '?'
 	fDot      // '.': punctuation unless a digit follows
 	fQuote    // '\'': a string literal
@@ -204,13 +375,25 @@ var fastClass = func() (t [256]uint8) {
 			t[c] = fDigit
 		}
 	}
-	for _, c := range ",;=<>*)[]{}|^%!~#&\\" {
+	for _, c := range ",;=<>*[{}|^%!~#&\\" {
 		t[c] = fPunct
 	}
+	t[')'] = fClose
+	t[']'] = fClose
 	t['?'] = fQuestion
 	t['.'] = fDot
 	t['\''] = fQuote
 	t['('] = fOpen
+	return t
+}()
+
+// numberTail holds the bytes that, right after a run of digits, may continue
+// a number in ways that only scanNumber reads: 0x.., 0b.., 0o.., exponents,
+// '_' separators.
+var numberTail = func() (t [256]bool) {
+	for _, c := range "_eExXbBoO" {
+		t[c] = true
+	}
 	return t
 }()
 
@@ -236,8 +419,16 @@ func simpleList(q string, i int) int {
 			return listMaybe
 		}
 		switch c := q[i]; {
-		case class[c] == cDigit:
-			i = scanNumber(q, i)
+		case c-'0' < 10:
+			// Plain integers inline; scanNumber for anything more.
+			j := i + 1
+			for j < len(q) && q[j]-'0' < 10 {
+				j++
+			}
+			if j < len(q) && (q[j] == '.' || numberTail[q[j]]) {
+				j = scanNumber(q, i)
+			}
+			i = j
 		case c == '?':
 			i++
 		case c == '$' && i+1 < len(q) && class[q[i+1]] == cDigit:
