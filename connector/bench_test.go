@@ -77,7 +77,7 @@ func (benchFetcher) Fetch(context.Context, string) (flags.Answer, error) {
 
 // benchModes: the raw driver; sqltel recording into nopRecorder; sqltel
 // recording into a live exporter that sends to an in-process loopback sink.
-var benchModes = []string{"raw", "recording", "exporter"}
+var benchModes = []string{"raw", "recording", "exporter", "plain"}
 
 // openSQLiteBench opens modernc sqlite in memory on one pooled connection,
 // in one of benchModes, with a one-row table t.
@@ -91,7 +91,10 @@ func openSQLiteBench(b *testing.B, mode string) *sql.DB {
 		db = sql.OpenDB(inner)
 	case "recording":
 		opts = append(opts, connector.WithRecorder(nopRecorder))
-	case "exporter":
+	case "exporter", "plain":
+		if mode == "plain" {
+			opts = append(opts, connector.WithGzip(false))
+		}
 		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			io.WriteString(w, "{}")

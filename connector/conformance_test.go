@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/DATA-DOG/go-sqlmock"
 	"github.com/go-sql-driver/mysql"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -30,6 +31,7 @@ func targets(t *testing.T) []target {
 	ts := []target{
 		{"sqlite", &sqlite.Driver{}, ":memory:", "select 1 as i, 'x' as s, 1.5 as f, x'00' as b, null as n", "select 1"},
 		{"minimal", minimal{}, "", "select", "update"},
+		{"sqlmock", sqlmockDriver(t), "sqltel_conformance", "select", "update"},
 	}
 	if dsn := os.Getenv("SQLTEL_TEST_POSTGRES_DSN"); dsn != "" {
 		ts = append(ts, target{"postgres", stdlib.GetDefaultDriver(), dsn,
@@ -284,4 +286,32 @@ func TestArgumentConversionMatchesRaw(t *testing.T) {
 			t.Errorf("%s: Valuer called %d times (%v), want once", name, n, err)
 		}
 	}
+}
+
+// sqlmockDriver returns go-sqlmock's driver with a connection registered as
+// "sqltel_conformance" that answers, in any order, as many of the
+// conformance test's statements as it makes (raw and wrapped share it).
+func sqlmockDriver(t *testing.T) driver.Driver {
+	t.Helper()
+	db, mock, err := sqlmock.NewWithDSN("sqltel_conformance",
+		sqlmock.QueryMatcherOption(sqlmock.QueryMatcherFunc(func(string, string) error { return nil })),
+		sqlmock.MonitorPingsOption(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	mock.MatchExpectationsInOrder(false)
+	for range 20 {
+		mock.ExpectPrepare("")
+		mock.ExpectQuery("").WillReturnRows(sqlmock.NewRowsWithColumnDefinition(
+			sqlmock.NewColumn("i").OfType("INT", int64(0)).Nullable(false),
+			sqlmock.NewColumn("s").OfType("VARCHAR", "").WithLength(64).Nullable(true),
+			sqlmock.NewColumn("f").OfType("DECIMAL", float64(0)).WithPrecisionAndScale(5, 2),
+		).AddRow(int64(1), "x", 1.5))
+		mock.ExpectExec("").WillReturnResult(sqlmock.NewResult(0, 1))
+		mock.ExpectBegin()
+		mock.ExpectRollback()
+		mock.ExpectPing()
+	}
+	return db.Driver()
 }
