@@ -83,7 +83,7 @@ func New(inner driver.Connector, opts ...Option) (*Connector, error) {
 		FlushInterval:   cfg.flushInterval,
 		ShutdownTimeout: cfg.shutdownTimeout,
 		Format:          cfg.format,
-		DisableGzip:     cfg.disableGzip,
+		Compression:     cfg.compression,
 		Logger:          cfg.logger,
 		OnError:         cfg.onError,
 	}

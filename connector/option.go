@@ -46,7 +46,7 @@ type config struct {
 	flushInterval   time.Duration
 	shutdownTimeout time.Duration
 	format          telemetry.Format
-	disableGzip     bool
+	compression     telemetry.Compression
 	statementText   bool
 }
 
@@ -134,8 +134,17 @@ func WithShutdownTimeout(d time.Duration) Option {
 // WithFormat selects the wire format (default telemetry.FormatJSON).
 func WithFormat(f telemetry.Format) Option { return func(c *config) { c.format = f } }
 
-// WithGzip turns request compression on (the default) or off.
-func WithGzip(on bool) Option { return func(c *config) { c.disableGzip = !on } }
+// WithGzip turns request compression on or off whatever the endpoint. By
+// default bodies above 1 KiB are gzipped except to a loopback endpoint,
+// where compressing only costs CPU.
+func WithGzip(on bool) Option {
+	return func(c *config) {
+		c.compression = telemetry.CompressionNone
+		if on {
+			c.compression = telemetry.CompressionGzip
+		}
+	}
+}
 
 // WithStatementText adds each statement's normalised text to its event:
 // every literal (strings, numbers, hex, booleans, IN-lists) replaced by '?'

@@ -35,7 +35,8 @@
 // Each request is POST {Endpoint}/v1/events with the headers
 //
 //	Content-Type: application/json (FormatNDJSON: application/x-ndjson)
-//	Content-Encoding: gzip          when the body is above 1 KiB, unless DisableGzip
+//	Content-Encoding: gzip          when the body is above 1 KiB (Config.Compression:
+//	                                by default, unless the endpoint is on loopback)
 //	User-Agent: sqltel-go/<version>
 //	Sqltel-Request-Id: <32 hex>     the same for every attempt of a request
 //	Sqltel-Attempt: <n>             1 for the first attempt

@@ -136,7 +136,7 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 		flushCh:   make(chan *flushReq),
 		stopCh:    make(chan time.Time, 1),
 		done:      make(chan struct{}),
-		enc:       newEncoder(cfg.Format, !cfg.DisableGzip),
+		enc:       newEncoder(cfg.Format, cfg.Compression.gzip(cfg.Endpoint)),
 		ids:       rand.NewChaCha8(seed),
 	}
 	if cfg.Token != "" {

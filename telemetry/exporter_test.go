@@ -624,19 +624,21 @@ func TestOverflowDropsOldest(t *testing.T) {
 
 func TestGzip(t *testing.T) {
 	for _, tt := range []struct {
-		name    string
-		events  int
-		disable bool
-		want    bool
+		name        string
+		events      int
+		compression Compression
+		want        bool
 	}{
-		{"small body", 1, false, false},
-		{"large body", 10, false, true},
-		{"disabled", 10, true, false},
+		{"small body", 1, CompressionGzip, false},
+		{"large body", 10, CompressionGzip, true},
+		{"disabled", 10, CompressionNone, false},
+		{"auto, to loopback", 10, CompressionAuto, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCollector(t, nil)
 			cfg := testConfig(c)
-			cfg.DisableGzip = tt.disable
+			cfg.Compression = tt.compression
+			disable := tt.compression != CompressionGzip
 			h := start(t, cfg)
 			h.record(tt.events)
 			h.flush(t)
@@ -647,7 +649,7 @@ func TestGzip(t *testing.T) {
 			if r.Gzipped && (len(r.Body) <= gzipThreshold || r.RawLen >= len(r.Body)) {
 				t.Errorf("gzipped %d bytes into %d", len(r.Body), r.RawLen)
 			}
-			if !r.Gzipped && len(r.Body) > gzipThreshold && !tt.disable {
+			if !r.Gzipped && len(r.Body) > gzipThreshold && !disable {
 				t.Errorf("body of %d bytes not gzipped", len(r.Body))
 			}
 			h.release(t)

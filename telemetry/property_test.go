@@ -204,7 +204,7 @@ func propertyRun(t *testing.T, seed int64) {
 		BatchSize:       5 + r.IntN(40),
 		FlushInterval:   5 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second,
-		DisableGzip:     r.IntN(2) == 0,
+		Compression:     Compression(r.IntN(3)),
 	}
 	cfg.BufferSize = cfg.BatchSize + r.IntN(400)
 	if r.IntN(4) == 0 {
@@ -272,7 +272,7 @@ func propertyRun(t *testing.T, seed int64) {
 		t.Errorf("a Record call took %v", maxRecord)
 	}
 	t.Logf("buffer %d batch %d %v gzip=%v: %d requests (faults %v), delivered %d, dropped %+v, max pending %d, slowest Record %v, release %v, %d snapshots",
-		cfg.BufferSize, cfg.BatchSize, cfg.Format, !cfg.DisableGzip, s.Requests, fc.FaultCounts(),
+		cfg.BufferSize, cfg.BatchSize, cfg.Format, cfg.Compression, s.Requests, fc.FaultCounts(),
 		s.Delivered, s.Dropped, smp.maxPending, maxRecord, closeTime, smp.n)
 }
 
