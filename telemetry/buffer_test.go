@@ -1,7 +1,9 @@
 package telemetry
 
 import (
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -51,5 +53,56 @@ func TestRecordDoesNotAllocate(t *testing.T) {
 	ev := testEvent(1)
 	if n := testing.AllocsPerRun(1000, func() { e.Record(ev) }); n != 0 {
 		t.Errorf("Record allocates %v times per call", n)
+	}
+}
+
+// What goes into the ring comes out unchanged, whatever the mix of hosts,
+// systems and opt-in statement texts.
+func TestRingRoundTrip(t *testing.T) {
+	r := newRing(8)
+	var in []Event
+	for i := range 20 {
+		ev := Event{
+			Time:        time.Date(2026, 11, 22, 18, 0, i, i*1000, time.FixedZone("x", 3600)),
+			Host:        []string{"a:5432", "b:3306", "localhost"}[i%3],
+			DBSystem:    []string{"postgresql", "mysql", "sqlite"}[i%3],
+			ConnID:      uint64(i) << 40,
+			Fingerprint: uint64(i) * 0x9e3779b97f4a7c15,
+			Latency:     time.Duration(i) * time.Microsecond,
+			Total:       time.Duration(2*i) * time.Microsecond,
+			Rows:        int64(i - 1),
+			Op:          Op(i % 12),
+			Kind:        Kind(i % 8),
+			Err:         ErrCategory(i % 7),
+			InTx:        i%2 == 0,
+		}
+		if i%4 == 0 {
+			ev.SQL = "select ? from t" + string(rune('a'+i))
+		}
+		in = append(in, ev)
+		r.push(ev)
+	}
+	var out []Event
+	for _, it := range r.pop(nil, 100) {
+		out = append(out, it.ev)
+	}
+	if diff := cmp.Diff(in[12:], out); diff != "" {
+		t.Errorf("round trip (-pushed +popped):\n%s", diff)
+	}
+	if len(r.sources) != 3 {
+		t.Errorf("%d interned sources for 3 (host, system) pairs", len(r.sources))
+	}
+}
+
+// The ring's slots hold no pointers, so the garbage collector never scans
+// the buffer.
+func TestSlotHasNoPointers(t *testing.T) {
+	typ := reflect.TypeFor[slot]()
+	for i := range typ.NumField() {
+		switch f := typ.Field(i); f.Type.Kind() {
+		case reflect.Bool, reflect.Int64, reflect.Uint64, reflect.Uint32, reflect.Uint8:
+		default:
+			t.Errorf("slot.%s is a %s", f.Name, f.Type)
+		}
 	}
 }

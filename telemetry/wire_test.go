@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -187,4 +188,27 @@ func benchmarkEncode(b *testing.B, compress bool) {
 	}
 	b.ReportMetric(float64(DefaultBatchSize)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(size), "body_bytes")
+}
+
+// appendTime must write exactly what time.RFC3339Nano writes.
+func TestAppendTime(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []time.Time{
+		time.Date(2026, 11, 22, 18, 5, 3, 0, time.UTC),
+		time.Date(2026, 1, 2, 3, 4, 5, 120000000, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", 3600)),
+		time.Date(0, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 100, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for range 2000 {
+		cases = append(cases, time.Unix(r.Int64N(1<<35), r.Int64N(1e9)).In(time.Local))
+	}
+	for _, tm := range cases {
+		want := tm.UTC().Format(time.RFC3339Nano)
+		if got := string(appendTime(nil, tm)); got != want {
+			t.Fatalf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
 }
