@@ -31,6 +31,11 @@ type conn struct {
 	s     *session
 	inTx  bool
 
+	// The inner conn's fast paths, asserted once at Connect rather than on
+	// every statement.
+	execer  driver.ExecerContext
+	queryer driver.QueryerContext
+
 	// skipped remembers statements whose fast path just answered
 	// driver.ErrSkip: database/sql will now prepare each, run it once and
 	// close it, and that whole fallback is reported as the one exec or query
@@ -159,7 +164,13 @@ type connExecer struct{ c *conn }
 func (x connExecer) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c := x.c
 	start := c.s.now()
-	res, err := ctxExec(ctx, c.inner, query, args)
+	var res driver.Result
+	var err error
+	if c.execer != nil {
+		res, err = c.execer.ExecContext(ctx, query, args)
+	} else {
+		res, err = ctxExec(ctx, c.inner, query, args)
+	}
 	if err == driver.ErrSkip {
 		c.addSkipped(query, telemetry.OpExec)
 		return nil, err
@@ -177,7 +188,13 @@ type connQueryer struct{ c *conn }
 func (x connQueryer) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c := x.c
 	start := c.s.now()
-	ri, err := ctxQuery(ctx, c.inner, query, args)
+	var ri driver.Rows
+	var err error
+	if c.queryer != nil {
+		ri, err = c.queryer.QueryContext(ctx, query, args)
+	} else {
+		ri, err = ctxQuery(ctx, c.inner, query, args)
+	}
 	if err == driver.ErrSkip {
 		c.addSkipped(query, telemetry.OpQuery)
 		return nil, err

@@ -26,6 +26,20 @@ type session struct {
 	connID   uint64
 	release  func() // gives back the flag and exporter references
 	released atomic.Bool
+
+	// ids caches the last statements' ids: applications run the same few
+	// statements again and again, from the same string constants. Holding
+	// the strings keeps their memory from being reused, and comparing a
+	// string with itself is a pointer check, so a hit costs a few
+	// instructions instead of a fingerprint. database/sql uses a connection
+	// from one goroutine at a time, so the cache needs no lock.
+	ids  [4]cachedID
+	next uint8
+}
+
+type cachedID struct {
+	query string
+	id    stmtID
 }
 
 // now is the start of an operation's timing; an inactive session does not
@@ -118,10 +132,17 @@ type stmtID struct {
 }
 
 func (s *session) newStmtID(query string) stmtID {
+	for i := range s.ids {
+		if c := &s.ids[i]; c.query == query && query != "" {
+			return c.id
+		}
+	}
 	id := stmtID{fp: sqlfp.Fingerprint(query), kind: sqlfp.Kind(query)}
 	if s.c.cfg.statementText {
 		id.sql = sqlfp.Normalize(query)
 	}
+	s.ids[s.next%uint8(len(s.ids))] = cachedID{query, id}
+	s.next++
 	return id
 }
 

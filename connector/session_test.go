@@ -2,9 +2,11 @@ package connector
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/sqltel/sqltel/internal/sqlfp"
 	"github.com/sqltel/sqltel/telemetry"
 )
 
@@ -33,5 +35,21 @@ func TestCloseReleasesOnce(t *testing.T) {
 	}
 	if released != 1 || closes != 1 {
 		t.Errorf("released %d times, recorded %d closes; want 1 and 1", released, closes)
+	}
+}
+
+// The per-connection statement cache answers exactly what fingerprinting
+// would, hit or miss, including for different strings with equal text.
+func TestStmtIDCache(t *testing.T) {
+	s := &session{c: &Connector{now: time.Now}, active: true}
+	queries := []string{"select 1", "SELECT 2", "insert into t values (?)", "update t set a = 1",
+		"delete from t", "create table u (a int)", "", strings.Repeat("select 1", 1)}
+	for range 3 {
+		for _, q := range queries {
+			want := stmtID{fp: sqlfp.Fingerprint(q), kind: sqlfp.Kind(q)}
+			if got := s.newStmtID(q); got != want {
+				t.Errorf("newStmtID(%q) = %+v, want %+v", q, got, want)
+			}
+		}
 	}
 }

@@ -3,7 +3,7 @@ package telemetry
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"runtime"
 	"strconv"
@@ -142,7 +142,8 @@ func appendEnvelope(b []byte, bt *batch) []byte {
 func appendEvent(b []byte, it *item) []byte {
 	ev := &it.ev
 	b = append(b, `{"id":"`...)
-	b = hex.AppendEncode(b, it.id[:])
+	b = appendHex64(b, binary.BigEndian.Uint64(it.id[:8]))
+	b = appendHex64(b, binary.BigEndian.Uint64(it.id[8:]))
 	b = append(b, `","type":"statement","time":"`...)
 	b = appendTime(b, ev.Time)
 	b = append(b, `","host":`...)
