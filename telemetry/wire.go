@@ -58,6 +58,14 @@ type encoder struct {
 	tail     []byte // NDJSON: the fields folded into every line
 	zbuf     bytes.Buffer
 	zw       *gzip.Writer
+
+	// Most events of a batch share their host and system (their
+	// connection's) and the second they happened in: both are encoded once
+	// and copied after.
+	host, system string
+	source       []byte // `"host":...,"db_system":...`
+	second       int64
+	secondText   []byte // "2006-01-02T15:04:05"
 }
 
 func newEncoder(format Format, compress bool) *encoder {
@@ -76,7 +84,7 @@ func (enc *encoder) encode(b *batch) (body []byte, gzipped bool) {
 		tail = append(tail, "}\n"...)
 		enc.tail = tail
 		for i := range b.items {
-			raw = appendEvent(raw, &b.items[i])
+			raw = enc.appendEvent(raw, &b.items[i])
 			raw = append(raw, tail...)
 		}
 	default:
@@ -87,7 +95,7 @@ func (enc *encoder) encode(b *batch) (body []byte, gzipped bool) {
 			if i > 0 {
 				raw = append(raw, ',')
 			}
-			raw = appendEvent(raw, &b.items[i])
+			raw = enc.appendEvent(raw, &b.items[i])
 			raw = append(raw, '}')
 		}
 		raw = append(raw, "]}"...)
@@ -139,17 +147,20 @@ func appendEnvelope(b []byte, bt *batch) []byte {
 
 // appendEvent appends the event object without its closing brace, so that
 // NDJSON can fold more fields in.
-func appendEvent(b []byte, it *item) []byte {
+func (enc *encoder) appendEvent(b []byte, it *item) []byte {
 	ev := &it.ev
 	b = append(b, `{"id":"`...)
 	b = appendHex64(b, binary.BigEndian.Uint64(it.id[:8]))
 	b = appendHex64(b, binary.BigEndian.Uint64(it.id[8:]))
 	b = append(b, `","type":"statement","time":"`...)
-	b = appendTime(b, ev.Time)
-	b = append(b, `","host":`...)
-	b = appendString(b, ev.Host)
-	b = append(b, `,"db_system":`...)
-	b = appendString(b, ev.DBSystem)
+	b = enc.appendTime(b, ev.Time)
+	b = append(b, `",`...)
+	if enc.source == nil || ev.Host != enc.host || ev.DBSystem != enc.system {
+		enc.host, enc.system = ev.Host, ev.DBSystem
+		enc.source = append(appendString(append(enc.source[:0], `"host":`...), ev.Host), `,"db_system":`...)
+		enc.source = appendString(enc.source, ev.DBSystem)
+	}
+	b = append(b, enc.source...)
 	b = append(b, `,"conn_id":"`...)
 	b = appendHex64(b, ev.ConnID)
 	b = append(b, `","op":"`...)
@@ -191,12 +202,20 @@ func appendEvent(b []byte, it *item) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// hexPairs holds the two hex digits of every byte value.
+var hexPairs = func() (t [512]byte) {
+	for i := range 256 {
+		t[2*i], t[2*i+1] = hexDigits[i>>4], hexDigits[i&0xf]
+	}
+	return t
+}()
+
 // appendHex64 appends v as exactly 16 lower-case hex digits.
 func appendHex64(b []byte, v uint64) []byte {
 	var d [16]byte
-	for i := 15; i >= 0; i-- {
-		d[i] = hexDigits[v&0xf]
-		v >>= 4
+	for i := 14; i >= 0; i -= 2 {
+		d[i], d[i+1] = hexPairs[2*(v&0xff)], hexPairs[2*(v&0xff)+1]
+		v >>= 8
 	}
 	return append(b, d[:]...)
 }
@@ -293,6 +312,24 @@ func clampWait(ms float64, max time.Duration) time.Duration {
 	return time.Duration(ms * float64(time.Millisecond))
 }
 
+// appendTime is the package's appendTime, with the date and time of day
+// kept from the previous event when it happened in the same second.
+func (enc *encoder) appendTime(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if enc.secondText == nil || sec != enc.second {
+		full := appendTime(b, t)
+		// Only the fixed-width form (years 0000-9999) has its fraction at 19.
+		if s := full[len(b):]; len(s) >= 20 && (s[19] == '.' || s[19] == 'Z') {
+			enc.second, enc.secondText = sec, append(enc.secondText[:0], s[:19]...)
+		} else {
+			enc.secondText = nil
+		}
+		return full
+	}
+	b = append(b, enc.secondText...)
+	return appendFraction(b, t.Nanosecond())
+}
+
 // appendTime appends t in UTC as RFC 3339 with nanoseconds, trailing zeros
 // of the fraction dropped: what time.RFC3339Nano gives, for the years
 // 0000-9999, at a tenth of its cost (it runs once per event).
@@ -307,7 +344,13 @@ func appendTime(b []byte, t time.Time) []byte {
 		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
 		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
 		byte('0'+sec/10), byte('0'+sec%10))
-	if ns := t.Nanosecond(); ns != 0 {
+	return appendFraction(b, t.Nanosecond())
+}
+
+// appendFraction appends ".nnnnnnnnn" without its trailing zeros (nothing
+// for 0) and the closing "Z".
+func appendFraction(b []byte, ns int) []byte {
+	if ns != 0 {
 		var frac [10]byte
 		frac[0] = '.'
 		for i := 9; i >= 1; i-- {

@@ -212,3 +212,17 @@ func TestAppendTime(t *testing.T) {
 		}
 	}
 }
+
+// The encoder's per-second cache writes what appendTime writes, for runs of
+// events in one second, across seconds and out of the fixed-width years.
+func TestEncoderTimeCache(t *testing.T) {
+	enc := newEncoder(FormatJSON, false)
+	base := time.Date(2026, 11, 22, 18, 5, 3, 0, time.UTC)
+	times := []time.Time{base, base.Add(1), base.Add(999999999), base.Add(time.Second),
+		time.Date(10000, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 6, time.UTC), base}
+	for _, tm := range times {
+		if got, want := string(enc.appendTime(nil, tm)), tm.UTC().Format(time.RFC3339Nano); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
