@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test vet fmt-check lint demo bench soak soak-faults generate
+.PHONY: test vet fmt-check lint demo bench bench-instr soak soak-faults generate
 
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
@@ -25,6 +25,12 @@ demo:
 # module bench/ so they never enter the library's dependencies.
 bench:
 	cd bench && $(GO) run ./cmd/benchtable -rounds 5 -benchtime 200ms
+
+# bench-instr: CPU instructions per statement under valgrind, all threads
+# counted (exporter and GC included): repeatable on a shared machine where
+# nanoseconds are not. About 15 minutes.
+bench-instr:
+	cd bench && $(GO) run ./cmd/instrtable -n 3000
 
 # soak: 30 s at a sustained statement rate with telemetry on against a
 # healthy loopback collector; fails on any dropped event or a growing heap.
