@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -328,6 +329,28 @@ func addStats(a, b telemetry.Stats) telemetry.Stats {
 	a.Dropped.Shutdown += b.Dropped.Shutdown
 	a.Dropped.Internal += b.Dropped.Internal
 	return a
+}
+
+// FlagStats returns the flag cache's counters for this connector's endpoint
+// and host: fetches, errors, last fetch, current value and reference count.
+// It is empty until telemetry is on and a connection has asked for the flag.
+func (c *Connector) FlagStats() []flags.HostStats {
+	var out []flags.HostStats
+	for _, st := range c.flags.Stats() {
+		if st.Host == c.cfg.host && st.URL == redactedURL(c.cfg.endpoint) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// redactedURL is how the flag cache names an endpoint in its stats.
+func redactedURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
 }
 
 // Host returns the host key that flags are looked up by and events carry.

@@ -122,6 +122,13 @@ func TestConcurrentConnectsShareOneFetch(t *testing.T) {
 	if got := f.calls.Load(); got != 1 {
 		t.Errorf("%d connections made %d flag fetches, want 1", n, got)
 	}
+	if st := c.FlagStats(); len(st) != 1 || st[0].Fetches != 1 || !st[0].Value || st[0].RefCount != 2 {
+		t.Errorf("FlagStats with the pool's 2 idle connections = %+v, want one host, 1 fetch, enabled, 2 references", st)
+	}
+	db.Close()
+	if st := c.FlagStats(); len(st) != 1 || st[0].RefCount != 0 {
+		t.Errorf("FlagStats after DB.Close = %+v, want no references", st)
+	}
 	if got := rec.count(telemetry.OpConnect); got != n {
 		t.Errorf("%d connections recorded, want %d", got, n)
 	}
