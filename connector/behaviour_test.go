@@ -387,3 +387,53 @@ func readResultSets(t *testing.T, rows *sql.Rows) [][]int {
 		}
 	}
 }
+
+// Rows open side by side on one connection each count their own rows, and
+// the rows wrapper a closed result set leaves behind serves the next query.
+func TestInterleavedRowsOnOneConn(t *testing.T) {
+	db, rec, _ := openRecording(t, &sqlite.Driver{}, ":memory:")
+	ctx := context.Background()
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	open := func(n int) *sql.Rows {
+		r, err := c.QueryContext(ctx, "with recursive s(i) as (select 1 union all select i+1 from s where i < ?) select i from s", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	drain := func(r *sql.Rows) (sum int) {
+		for r.Next() {
+			var v int
+			if err := r.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			sum += v
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	rec.reset()
+	a, b := open(3), open(4)
+	if got := drain(a); got != 6 {
+		t.Errorf("first rows summed %d, want 6", got)
+	}
+	cc := open(5) // reuses the wrapper a left behind, while b is open
+	if got, want := drain(b)+drain(cc), 10+15; got != want {
+		t.Errorf("interleaved rows summed %d, want %d", got, want)
+	}
+	var rows []int64
+	for _, ev := range rec.all() {
+		if ev.Op == telemetry.OpQuery {
+			rows = append(rows, ev.Rows)
+		}
+	}
+	if diff := cmp.Diff([]int64{3, 4, 5}, rows); diff != "" {
+		t.Errorf("rows per query event (-want +got):\n%s", diff)
+	}
+}

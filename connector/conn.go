@@ -44,6 +44,14 @@ type conn struct {
 	// come between: a few slots, matched by text, tolerate that.
 	skipped [4]skip
 	nskip   uint8
+
+	// spare is a rows wrapper reused by the next query once the previous
+	// one's rows are closed: most connections have one result set open at
+	// a time, and this saves an allocation per query. database/sql never
+	// touches a driver.Rows after closing it, and it opens and closes rows
+	// under the connection's lock.
+	spare     rows
+	spareBusy bool
 }
 
 type skip struct {

@@ -43,7 +43,13 @@ func newRows(ri driver.Rows, c *conn, op telemetry.Op, query string, id stmtID, 
 	if !c.s.active {
 		return ri
 	}
-	return &rows{inner: ri, c: c, op: op, query: query, id: id, start: start, latency: c.s.now().Sub(start)}
+	r := &c.spare
+	if c.spareBusy {
+		r = new(rows)
+	}
+	c.spareBusy = c.spareBusy || r == &c.spare
+	*r = rows{inner: ri, c: c, op: op, query: query, id: id, start: start, latency: c.s.now().Sub(start)}
+	return r
 }
 
 // Unwrap returns the driver's own rows.
@@ -81,6 +87,9 @@ func (r *rows) Close() error {
 		rerr = err
 	}
 	r.c.s.recordRows(r, c.s.now(), rerr, c.inTx)
+	if r == &c.spare {
+		c.spareBusy = false
+	}
 	return err
 }
 
