@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/sqltel/sqltel/bench"
 )
@@ -23,6 +24,11 @@ func main() {
 	if err := run(bench.Wrapper(*wrapper), *workload, *n, *collector); err != nil {
 		fmt.Fprintln(os.Stderr, "instr:", err)
 		os.Exit(1)
+	}
+	if os.Getenv("SQLTEL_INSTR_GC") != "" {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Fprintf(os.Stderr, "gc cycles %d, allocated %d bytes in %d objects\n", m.NumGC, m.TotalAlloc, m.Mallocs)
 	}
 }
 
