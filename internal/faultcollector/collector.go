@@ -464,6 +464,9 @@ func (c *Collector) common(w http.ResponseWriter, r *http.Request, f Fault) bool
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 	case Timeout, Blackhole:
 		c.hold(r)
+		// Never answer, not even when the collector closes: returning would
+		// let the server write an empty 200.
+		panic(http.ErrAbortHandler)
 	case Reset:
 		hijackWrite(w, "HTTP/1.1 2")
 	case Redirect:
