@@ -49,7 +49,8 @@ type conn struct {
 	// one's rows are closed: most connections have one result set open at
 	// a time, and this saves an allocation per query. database/sql never
 	// touches a driver.Rows after closing it, and it opens and closes rows
-	// under the connection's lock.
+	// under the connection's lock. (Code that queries a driver.Conn itself,
+	// through sql.Conn.Raw, must likewise not close a driver.Rows twice.)
 	spare     rows
 	spareBusy bool
 }

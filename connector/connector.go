@@ -226,7 +226,9 @@ func (c *Connector) endSession() {
 // holds a reference on exp, so it cannot stop meanwhile.
 func (c *Connector) pin(exp *telemetry.Exporter) {
 	c.mu.Lock()
-	if c.exp == exp || c.closed {
+	// No check of c.closed: this runs for a connection counted in c.live,
+	// so Close cannot have given the pin back yet; the last endSession will.
+	if c.exp == exp {
 		c.mu.Unlock()
 		return
 	}
@@ -246,7 +248,7 @@ func (c *Connector) pin(exp *telemetry.Exporter) {
 		return
 	}
 	c.mu.Lock()
-	if again == c.exp && !c.pinned && !c.closed {
+	if again == c.exp && !c.pinned {
 		c.pinned = true
 		again = nil
 	}

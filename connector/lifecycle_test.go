@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/http"
@@ -380,4 +381,36 @@ func blackhole(t *testing.T) *httptest.Server {
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { close(release) }) // runs first: cleanups are last in, first out
 	return hs
+}
+
+// A Connect that races Connector.Close: the connection it returns must not
+// end up holding the exporter's last reference, which would make its Close
+// drain on the caller's goroutine.
+func TestConnectRacingCloseDoesNotWait(t *testing.T) {
+	hs := blackhole(t)
+	const budget = 600 * time.Millisecond
+	for i := range 100 {
+		c, err := connector.New(innerConnector(t, minimal{}, ""),
+			connector.WithMode(connector.ModeForce), connector.WithEndpoint(hs.URL), connector.WithHost("race:1"),
+			connector.WithRegistry(telemetry.NewRegistry()), connector.WithBatchSize(1),
+			connector.WithShutdownTimeout(budget), connector.WithEnv(noEnv), connector.WithLogger(discardLogger()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var dc driver.Conn
+		start := make(chan struct{})
+		wg.Go(func() { <-start; dc, _ = c.Connect(context.Background()) })
+		wg.Go(func() { <-start; c.Close() })
+		close(start)
+		wg.Wait()
+		t0 := time.Now()
+		dc.Close()
+		if d := time.Since(t0); d > budget/2 {
+			t.Fatalf("iteration %d: conn.Close after a racing Connector.Close took %v", i, d)
+		}
+	}
+	// The background drains are bounded by the budget; let them finish
+	// before goleak looks.
+	time.Sleep(budget + 200*time.Millisecond)
 }

@@ -32,7 +32,8 @@ type source struct{ host, system string }
 
 // slot is an Event without pointers.
 type slot struct {
-	unixNano    int64
+	sec         int64  // Unix seconds and nanoseconds: UnixNano would not
+	nsec        uint32 // hold times outside 1678-2262, the zero Time included
 	connID      uint64
 	fingerprint uint64
 	latency     time.Duration
@@ -87,7 +88,8 @@ func (r *ring) push(ev Event) (overwrote bool) {
 		r.n++
 	}
 	r.buf[i] = slot{
-		unixNano:    ev.Time.UnixNano(),
+		sec:         ev.Time.Unix(),
+		nsec:        uint32(ev.Time.Nanosecond()),
 		connID:      ev.ConnID,
 		fingerprint: ev.Fingerprint,
 		latency:     ev.Latency,
@@ -116,7 +118,7 @@ func (r *ring) event(i int) Event {
 	s := &r.buf[i]
 	src := r.sources[s.source]
 	ev := Event{
-		Time:        time.Unix(0, s.unixNano).UTC(),
+		Time:        time.Unix(s.sec, int64(s.nsec)).UTC(),
 		Host:        src.host,
 		DBSystem:    src.system,
 		ConnID:      s.connID,

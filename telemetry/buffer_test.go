@@ -106,3 +106,15 @@ func TestSlotHasNoPointers(t *testing.T) {
 		}
 	}
 }
+
+// Times outside what UnixNano can hold (1678-2262), the zero Time included,
+// come out of the ring as they went in.
+func TestRingTimeRange(t *testing.T) {
+	r := newRing(4)
+	for _, tm := range []time.Time{{}, time.Date(1600, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		r.push(Event{Time: tm, Host: "h"})
+		if got := r.pop(nil, 1)[0].ev.Time; !got.Equal(tm) {
+			t.Errorf("ring turned %s into %s", tm.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano))
+		}
+	}
+}

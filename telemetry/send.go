@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sqltel/sqltel/internal/version"
@@ -76,10 +77,17 @@ type result struct {
 
 // post sends one attempt of b with the given body.
 func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool) result {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	// The transport may still be reading the body after the answer came
+	// (a server that answers before reading it all): the encoder must not
+	// write into it until the transport has closed it.
+	rb := &reqBody{Reader: bytes.NewReader(body)}
+	e.enc.inFlight = rb
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, rb)
 	if err != nil {
 		return result{err: err}
 	}
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	h := req.Header
 	h.Set("Content-Type", e.enc.contentType())
 	if gzipped {
@@ -107,3 +115,13 @@ func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool
 }
 
 func errorsIsRedirect(err error) bool { return errors.Is(err, errRedirectRefused) }
+
+// reqBody tells the encoder when the transport is done with a body.
+type reqBody struct {
+	*bytes.Reader
+	closed atomic.Bool
+}
+
+// Close implements io.Closer; the transport calls it when it no longer
+// reads the body.
+func (b *reqBody) Close() error { b.closed.Store(true); return nil }

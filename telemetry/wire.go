@@ -66,6 +66,8 @@ type encoder struct {
 	source       []byte // `"host":...,"db_system":...`
 	second       int64
 	secondText   []byte // "2006-01-02T15:04:05"
+
+	inFlight *reqBody // the last body handed to the transport
 }
 
 func newEncoder(format Format, compress bool) *encoder {
@@ -75,6 +77,15 @@ func newEncoder(format Format, compress bool) *encoder {
 // encode returns the body for b and whether it is gzipped. The returned
 // slice is valid until the next call.
 func (enc *encoder) encode(b *batch) (body []byte, gzipped bool) {
+	if enc.inFlight != nil && !enc.inFlight.closed.Load() {
+		// The transport may still be writing the last body (it had an early
+		// answer): never overwrite it; start on fresh buffers.
+		enc.raw, enc.zbuf = nil, bytes.Buffer{}
+		if enc.zw != nil {
+			enc.zw.Reset(&enc.zbuf)
+		}
+	}
+	enc.inFlight = nil
 	raw := enc.raw[:0]
 	switch enc.format {
 	case FormatNDJSON:
