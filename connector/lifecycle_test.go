@@ -414,3 +414,45 @@ func TestConnectRacingCloseDoesNotWait(t *testing.T) {
 	// before goleak looks.
 	time.Sleep(budget + 200*time.Millisecond)
 }
+
+// Two connectors share one exporter (same endpoint, same registry): closing
+// one while the other stays open flushes what is buffered, and the exporter
+// goes on for the other.
+func TestConnectorCloseFlushesSharedExporter(t *testing.T) {
+	hs, srv := startCollector(t, "shared:1")
+	reg := telemetry.NewRegistry()
+	open := func() (*sql.DB, *connector.Connector) {
+		c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+			connector.WithMode(connector.ModeForce), connector.WithEndpoint(hs.URL), connector.WithHost("shared:1"),
+			connector.WithRegistry(reg), connector.WithFlushInterval(time.Hour), connector.WithBatchSize(1000),
+			connector.WithEnv(noEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sql.OpenDB(c), c
+	}
+	dbA, cA := open()
+	dbB, cB := open()
+	defer dbB.Close()
+	for i := range 10 {
+		mustExec(t, dbA, "select ?", i)
+		mustExec(t, dbB, "select ?", i)
+	}
+	if st := cA.Stats(); st.Requests != 0 {
+		t.Fatalf("sent before any Close: %+v", st)
+	}
+	if err := dbA.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := srv.Report(context.Background(), "shared:1", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Ops["shared:1"]["exec"]; got != 20 {
+		t.Errorf("after closing one of two DBs the collector has %d execs, want all 20 flushed", got)
+	}
+	mustExec(t, dbB, "select 1") // B still records into the running exporter
+	if st := cB.Stats(); st.Pending != 1 {
+		t.Errorf("B after A's Close: %+v, want its new event pending", st)
+	}
+}
