@@ -31,8 +31,9 @@ type conn struct {
 	s     *session
 	inTx  bool
 
-	// The inner conn's fast paths, asserted once at Connect rather than on
-	// every statement.
+	// The inner conn's fast paths in their context form (fastPaths),
+	// asserted once at Connect rather than on every statement; set whenever
+	// mirrorConn exposes connExecer or connQueryer.
 	execer  driver.ExecerContext
 	queryer driver.QueryerContext
 
@@ -173,13 +174,7 @@ type connExecer struct{ c *conn }
 func (x connExecer) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c := x.c
 	start := c.s.now()
-	var res driver.Result
-	var err error
-	if c.execer != nil {
-		res, err = c.execer.ExecContext(ctx, query, args)
-	} else {
-		res, err = ctxExec(ctx, c.inner, query, args)
-	}
+	res, err := c.execer.ExecContext(ctx, query, args)
 	if err == driver.ErrSkip {
 		c.addSkipped(query, telemetry.OpExec)
 		return nil, err
@@ -197,13 +192,7 @@ type connQueryer struct{ c *conn }
 func (x connQueryer) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c := x.c
 	start := c.s.now()
-	var ri driver.Rows
-	var err error
-	if c.queryer != nil {
-		ri, err = c.queryer.QueryContext(ctx, query, args)
-	} else {
-		ri, err = ctxQuery(ctx, c.inner, query, args)
-	}
+	ri, err := c.queryer.QueryContext(ctx, query, args)
 	if err == driver.ErrSkip {
 		c.addSkipped(query, telemetry.OpQuery)
 		return nil, err
@@ -213,16 +202,4 @@ func (x connQueryer) QueryContext(ctx context.Context, query string, args []driv
 		return nil, err
 	}
 	return newRows(ri, c, telemetry.OpQuery, query, stmtID{}, start), nil
-}
-
-func hasExecer(ci driver.Conn) bool {
-	_, ctx := ci.(driver.ExecerContext)
-	_, old := ci.(driver.Execer) //nolint:staticcheck // the deprecated form counts too
-	return ctx || old
-}
-
-func hasQueryer(ci driver.Conn) bool {
-	_, ctx := ci.(driver.QueryerContext)
-	_, old := ci.(driver.Queryer) //nolint:staticcheck // the deprecated form counts too
-	return ctx || old
 }

@@ -119,8 +119,7 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	latency := c.now().Sub(start)
 	s := c.session(ctx)
 	cw := &conn{inner: ci, s: s}
-	cw.execer, _ = ci.(driver.ExecerContext)
-	cw.queryer, _ = ci.(driver.QueryerContext)
+	cw.execer, cw.queryer = fastPaths(ci)
 	if s.active {
 		func() {
 			defer s.recoverPanic()

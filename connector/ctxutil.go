@@ -33,36 +33,29 @@ func ctxPrepare(ctx context.Context, ci driver.Conn, query string) (driver.Stmt,
 	return si, err
 }
 
-// ctxExec answers driver.ErrSkip when the inner conn has neither execer, which
-// sends database/sql down its prepare path exactly as with the raw conn.
-func ctxExec(ctx context.Context, ci driver.Conn, query string, args []driver.NamedValue) (driver.Result, error) {
-	if e, ok := ci.(driver.ExecerContext); ok {
-		return e.ExecContext(ctx, query, args)
+// fastPaths returns the inner conn's Exec and Query fast paths in their
+// context form: its own, or its deprecated Execer/Queryer behind database/sql's
+// fallback (named-parameter and context checks); nil where it has neither,
+// in which case mirrorConn exposes no fast path either.
+func fastPaths(ci driver.Conn) (driver.ExecerContext, driver.QueryerContext) {
+	e, _ := ci.(driver.ExecerContext)
+	if e == nil {
+		if old, ok := ci.(driver.Execer); ok { //nolint:staticcheck // the deprecated form is what some drivers have
+			e = legacyExecer{old}
+		}
 	}
-	e, ok := ci.(driver.Execer) //nolint:staticcheck // the deprecated form is what some drivers have
-	if !ok {
-		return nil, driver.ErrSkip
+	q, _ := ci.(driver.QueryerContext)
+	if q == nil {
+		if old, ok := ci.(driver.Queryer); ok { //nolint:staticcheck // see above
+			q = legacyQueryer{old}
+		}
 	}
-	dargs, err := namedValueToValue(args)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	default:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	return e.Exec(query, dargs)
+	return e, q
 }
 
-func ctxQuery(ctx context.Context, ci driver.Conn, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if q, ok := ci.(driver.QueryerContext); ok {
-		return q.QueryContext(ctx, query, args)
-	}
-	q, ok := ci.(driver.Queryer) //nolint:staticcheck // see ctxExec
-	if !ok {
-		return nil, driver.ErrSkip
-	}
+type legacyExecer struct{ e driver.Execer } //nolint:staticcheck // see fastPaths
+
+func (l legacyExecer) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	dargs, err := namedValueToValue(args)
 	if err != nil {
 		return nil, err
@@ -72,7 +65,22 @@ func ctxQuery(ctx context.Context, ci driver.Conn, query string, args []driver.N
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return q.Query(query, dargs)
+	return l.e.Exec(query, dargs)
+}
+
+type legacyQueryer struct{ q driver.Queryer } //nolint:staticcheck // see fastPaths
+
+func (l legacyQueryer) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	dargs, err := namedValueToValue(args)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	default:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return l.q.Query(query, dargs)
 }
 
 func ctxStmtExec(ctx context.Context, si driver.Stmt, args []driver.NamedValue) (driver.Result, error) {
@@ -118,9 +126,9 @@ func ctxBegin(ctx context.Context, ci driver.Conn, opts driver.TxOptions) (drive
 		return nil, errReadOnlyTxns
 	}
 	if ctx.Done() == nil {
-		return ci.Begin() //nolint:staticcheck // see ctxExec
+		return ci.Begin() //nolint:staticcheck // see fastPaths
 	}
-	txi, err := ci.Begin() //nolint:staticcheck // see ctxExec
+	txi, err := ci.Begin() //nolint:staticcheck // see fastPaths
 	if err == nil {
 		select {
 		default:

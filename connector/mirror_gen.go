@@ -10,8 +10,8 @@ func mirrorConn(c *conn) any {
 	nvc, hasNvc := c.inner.(driver.NamedValueChecker)
 	sr, hasSr := c.inner.(driver.SessionResetter)
 	val, hasVal := c.inner.(driver.Validator)
-	hasExec := hasExecer(c.inner)
-	hasQuery := hasQueryer(c.inner)
+	hasExec := c.execer != nil
+	hasQuery := c.queryer != nil
 	var mask uint
 	if hasNvc {
 		mask |= 1

@@ -21,7 +21,9 @@ func TestMirrorEveryCombination(t *testing.T) {
 		func(w any) bool { _, ok := w.(driver.QueryerContext); return ok },
 	}
 	for mask := uint(0); mask < 1<<len(connHas); mask++ {
-		w := mirrorConn(&conn{inner: fakeConn(mask), s: s})
+		cw := &conn{inner: fakeConn(mask), s: s}
+		cw.execer, cw.queryer = fastPaths(cw.inner)
+		w := mirrorConn(cw)
 		for bit, has := range connHas {
 			if has(w) != (mask&(1<<bit) != 0) {
 				t.Errorf("conn mask %05b: capability %d present = %v", mask, bit, has(w))

@@ -58,8 +58,8 @@ var wrappers = []wrapper{
 			// database/sql converts arguments with the Conn's checker before
 			// a fast path, and with the Stmt's on the prepare path: a fast
 			// path the driver lacks must stay absent, not answer ErrSkip.
-			{name: "ExecerContext (for ExecerContext or Execer)", decl: "hasExec := hasExecer(INNER)", cond: "hasExec", embed: "connExecer", conv: "connExecer{c}", fake: "execImpl"},
-			{name: "QueryerContext (for QueryerContext or Queryer)", decl: "hasQuery := hasQueryer(INNER)", cond: "hasQuery", embed: "connQueryer", conv: "connQueryer{c}", fake: "queryImpl"},
+			{name: "ExecerContext (for ExecerContext or Execer)", decl: "hasExec := c.execer != nil", cond: "hasExec", embed: "connExecer", conv: "connExecer{c}", fake: "execImpl"},
+			{name: "QueryerContext (for QueryerContext or Queryer)", decl: "hasQuery := c.queryer != nil", cond: "hasQuery", embed: "connQueryer", conv: "connQueryer{c}", fake: "queryImpl"},
 		},
 	},
 	{
