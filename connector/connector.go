@@ -35,6 +35,10 @@ type Connector struct {
 	ep    flags.Endpoint
 	tcfg  telemetry.Config
 	now   func() time.Time
+	// realClock is true when now is time.Now: elapsed times are then read
+	// from the monotonic clock alone (time.Since), a third of the cost of
+	// reading both clocks again.
+	realClock bool
 
 	mu     sync.Mutex
 	exp    *telemetry.Exporter // the exporter in use, pinned by the connector's own reference
@@ -59,6 +63,9 @@ func New(inner driver.Connector, opts ...Option) (*Connector, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.now == nil {
+		cfg.now, cfg.clockSet = time.Now, false
+	}
 	switch cfg.mode {
 	case ModeOff, ModeOn, ModeForce:
 	case "":
@@ -66,7 +73,7 @@ func New(inner driver.Connector, opts ...Option) (*Connector, error) {
 	default:
 		return nil, fmt.Errorf("sqltel: telemetry mode %q is not one of off, on, force", string(cfg.mode))
 	}
-	c := &Connector{inner: inner, cfg: cfg, now: cfg.now, flags: cfg.flagCache, reg: cfg.registry}
+	c := &Connector{inner: inner, cfg: cfg, now: cfg.now, realClock: !cfg.clockSet, flags: cfg.flagCache, reg: cfg.registry}
 	if c.flags == nil {
 		c.flags = flags.Default()
 	}
@@ -116,7 +123,7 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil || c.cfg.mode == ModeOff {
 		return ci, err
 	}
-	latency := c.now().Sub(start)
+	latency := c.since(start)
 	s := c.session(ctx)
 	cw := &conn{inner: ci, s: s}
 	cw.execer, cw.queryer = fastPaths(ci)

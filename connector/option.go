@@ -39,6 +39,7 @@ type config struct {
 	recorder   telemetry.Recorder
 	env        func(string) string
 	now        func() time.Time
+	clockSet   bool // WithClock was given
 	onError    func(error)
 
 	bufferSize      int
@@ -108,7 +109,9 @@ func WithRecorder(r telemetry.Recorder) Option { return func(c *config) { c.reco
 func WithEnv(getenv func(string) string) Option { return func(c *config) { c.env = getenv } }
 
 // WithClock replaces time.Now for event timestamps and latencies (tests).
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now, c.clockSet = now, true }
+}
 
 // WithOnError receives the exporter's delivery errors (*telemetry.ExportError),
 // called from the exporter's goroutine, never on the query path.

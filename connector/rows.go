@@ -48,7 +48,7 @@ func newRows(ri driver.Rows, c *conn, op telemetry.Op, query string, id stmtID, 
 		r = new(rows)
 	}
 	c.spareBusy = c.spareBusy || r == &c.spare
-	*r = rows{inner: ri, c: c, op: op, query: query, id: id, start: start, latency: c.s.now().Sub(start)}
+	*r = rows{inner: ri, c: c, op: op, query: query, id: id, start: start, latency: c.s.c.since(start)}
 	return r
 }
 
@@ -86,7 +86,7 @@ func (r *rows) Close() error {
 	if rerr == nil {
 		rerr = err
 	}
-	r.c.s.recordRows(r, c.s.now(), rerr, c.inTx)
+	c.s.recordRows(r, c.s.c.since(r.start), rerr, c.inTx)
 	if r == &c.spare {
 		c.spareBusy = false
 	}

@@ -51,6 +51,15 @@ func (s *session) now() time.Time {
 	return s.c.now()
 }
 
+// since is the time elapsed from start, read from the monotonic clock when
+// the connector uses the real one.
+func (c *Connector) since(start time.Time) time.Duration {
+	if c.realClock {
+		return time.Since(start)
+	}
+	return c.now().Sub(start)
+}
+
 // done releases the session's references exactly once, however many times
 // the connection is closed.
 func (s *session) done() {
@@ -70,12 +79,12 @@ func (s *session) record(op telemetry.Op, query string, id stmtID, start time.Ti
 	if !s.active {
 		return
 	}
-	end := s.c.now() // before fingerprinting, which is not the driver's time
+	latency := s.c.since(start) // before fingerprinting, which is not the driver's time
 	defer s.recoverPanic()
 	if query != "" {
 		id = s.newStmtID(query)
 	}
-	s.emit(op, id, start, end.Sub(start), 0, rows, err, inTx)
+	s.emit(op, id, start, latency, 0, rows, err, inTx)
 }
 
 func (s *session) emit(op telemetry.Op, id stmtID, start time.Time, latency, total time.Duration, rows int64, err error, inTx bool) {
@@ -103,7 +112,7 @@ func (s *session) recordExec(op telemetry.Op, query string, id stmtID, start tim
 	if !s.active {
 		return
 	}
-	end := s.c.now()
+	latency := s.c.since(start)
 	defer s.recoverPanic()
 	if query != "" {
 		id = s.newStmtID(query)
@@ -114,7 +123,7 @@ func (s *session) recordExec(op telemetry.Op, query string, id stmtID, start tim
 			rows = n
 		}
 	}
-	s.emit(op, id, start, end.Sub(start), 0, rows, err, inTx)
+	s.emit(op, id, start, latency, 0, rows, err, inTx)
 }
 
 func (s *session) recoverPanic() {
@@ -156,13 +165,13 @@ func (s *session) id(query string) stmtID {
 }
 
 // recordRows records a query when its rows are closed.
-func (s *session) recordRows(r *rows, end time.Time, err error, inTx bool) {
+func (s *session) recordRows(r *rows, total time.Duration, err error, inTx bool) {
 	defer s.recoverPanic()
 	id := r.id
 	if r.query != "" {
 		id = s.newStmtID(r.query)
 	}
-	s.emit(r.op, id, r.start, r.latency, end.Sub(r.start), r.n, err, inTx)
+	s.emit(r.op, id, r.start, r.latency, total, r.n, err, inTx)
 }
 
 // hasRowCount reports whether an exec's RowsAffected means something for

@@ -2,19 +2,25 @@ package telemetry
 
 import "time"
 
-// ring is a fixed-capacity FIFO of events that overwrites its oldest event
-// when full. It is not safe for concurrent use: the Exporter guards it with
-// its mutex.
+// ring is a bounded FIFO of events that overwrites its oldest event when
+// full. It is not safe for concurrent use: the Exporter guards it with its
+// mutex.
 //
-// Events are stored in a slice allocated once, so push never allocates, and
-// as pointer-free slots: a ring of 10 000 Events would hold 40 000 pointers
-// (the time's location, the host, the system, the text) that the garbage
-// collector would scan at every cycle of the application's heap. The strings
-// are interned instead (an event's host and system are its connection's
-// own, so a few pairs serve every event), and the opt-in statement text,
-// the one pointer left, lives in a side array made only when first needed.
+// Events are stored as pointer-free slots: a ring of 10 000 Events would
+// hold 40 000 pointers (the time's location, the host, the system, the text)
+// that the garbage collector would scan at every cycle of the application's
+// heap. The strings are interned instead (an event's host and system are its
+// connection's own, so a few pairs serve every event), and the opt-in
+// statement text, the one pointer left, lives in a side array made only when
+// first needed.
+//
+// The slots grow by doubling up to the capacity: with a collector that keeps
+// up, a few batches are all the ring ever holds, and a program with a small
+// heap would otherwise collect garbage more often for the sake of an empty
+// buffer. Growing allocates only on the way up, at most a dozen times.
 type ring struct {
 	buf  []slot
+	max  int // capacity
 	head int // index of the oldest event
 	n    int // number of events held
 	// pushed counts every event ever pushed. The oldest event held has the
@@ -22,7 +28,7 @@ type ring struct {
 	// what was buffered at its call has left the buffer.
 	pushed uint64
 
-	sources []source       // interned (host, system) pairs
+	sources []source       // interned (host, system) pairs; never shrinks
 	index   map[source]int // position in sources
 	last    int            // the pair the previous push used: the usual hit
 	sql     []string       // statement texts by slot, nil until one is pushed
@@ -34,21 +40,24 @@ type source struct{ host, system string }
 type slot struct {
 	sec         int64  // Unix seconds and nanoseconds: UnixNano would not
 	nsec        uint32 // hold times outside 1678-2262, the zero Time included
+	source      uint32 // index in ring.sources
 	connID      uint64
 	fingerprint uint64
 	latency     time.Duration
 	total       time.Duration
 	rows        int64
-	source      uint32
 	op          Op
 	kind        Kind
 	err         ErrCategory
 	inTx        bool
-	hasSQL      bool
 }
 
+// initialSlots is what a ring starts with (capacity permitting): a few
+// default batches.
+const initialSlots = 1024
+
 func newRing(capacity int) ring {
-	return ring{buf: make([]slot, capacity), index: map[source]int{}, last: -1}
+	return ring{buf: make([]slot, min(capacity, initialSlots)), max: capacity, index: map[source]int{}, last: -1}
 }
 
 // intern returns the position of ev's (host, system) pair.
@@ -69,9 +78,26 @@ func (r *ring) intern(host, system string) uint32 {
 	return uint32(i)
 }
 
+// grow doubles the slots (up to max), keeping the events in order.
+func (r *ring) grow() {
+	buf := make([]slot, min(2*len(r.buf), r.max))
+	k := copy(buf, r.buf[r.head:r.head+min(r.n, len(r.buf)-r.head)])
+	copy(buf[k:], r.buf[:r.n-k])
+	if r.sql != nil {
+		sql := make([]string, len(buf))
+		k := copy(sql, r.sql[r.head:r.head+min(r.n, len(r.sql)-r.head)])
+		copy(sql[k:], r.sql[:r.n-k])
+		r.sql = sql
+	}
+	r.buf, r.head = buf, 0
+}
+
 // push appends ev. When the ring is full it overwrites the oldest event and
 // reports true.
 func (r *ring) push(ev Event) (overwrote bool) {
+	if r.n == len(r.buf) && len(r.buf) < r.max {
+		r.grow()
+	}
 	r.pushed++
 	i := r.head + r.n
 	if r.n == len(r.buf) {
@@ -90,17 +116,16 @@ func (r *ring) push(ev Event) (overwrote bool) {
 	r.buf[i] = slot{
 		sec:         ev.Time.Unix(),
 		nsec:        uint32(ev.Time.Nanosecond()),
+		source:      r.intern(ev.Host, ev.DBSystem),
 		connID:      ev.ConnID,
 		fingerprint: ev.Fingerprint,
 		latency:     ev.Latency,
 		total:       ev.Total,
 		rows:        ev.Rows,
-		source:      r.intern(ev.Host, ev.DBSystem),
 		op:          ev.Op,
 		kind:        ev.Kind,
 		err:         ev.Err,
 		inTx:        ev.InTx,
-		hasSQL:      ev.SQL != "",
 	}
 	if ev.SQL != "" {
 		if r.sql == nil {
@@ -113,11 +138,11 @@ func (r *ring) push(ev Event) (overwrote bool) {
 	return overwrote
 }
 
-// event rebuilds the Event held in slot i.
-func (r *ring) event(i int) Event {
-	s := &r.buf[i]
-	src := r.sources[s.source]
-	ev := Event{
+// event rebuilds the Event an item holds, given the ring's sources.
+func (it *item) event(sources []source) Event {
+	s := &it.s
+	src := sources[s.source]
+	return Event{
 		Time:        time.Unix(s.sec, int64(s.nsec)).UTC(),
 		Host:        src.host,
 		DBSystem:    src.system,
@@ -130,12 +155,8 @@ func (r *ring) event(i int) Event {
 		Kind:        s.kind,
 		Err:         s.err,
 		InTx:        s.inTx,
+		SQL:         it.sql,
 	}
-	if s.hasSQL {
-		ev.SQL = r.sql[i]
-		r.sql[i] = "" // let the text go
-	}
-	return ev
 }
 
 // headSeq returns the sequence number of the oldest event held (or of the
@@ -147,7 +168,12 @@ func (r *ring) headSeq() uint64 { return r.pushed - uint64(r.n) }
 func (r *ring) pop(dst []item, max int) []item {
 	seq := r.headSeq()
 	for ; max > 0 && r.n > 0; max-- {
-		dst = append(dst, item{ev: r.event(r.head), seq: seq})
+		it := item{s: r.buf[r.head], seq: seq}
+		if r.sql != nil {
+			it.sql = r.sql[r.head]
+			r.sql[r.head] = "" // let the text go
+		}
+		dst = append(dst, it)
 		seq++
 		r.head++
 		if r.head == len(r.buf) {

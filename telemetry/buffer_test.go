@@ -13,7 +13,7 @@ func TestRing(t *testing.T) {
 	conns := func(items []item) []uint64 {
 		var out []uint64
 		for _, it := range items {
-			out = append(out, it.ev.ConnID)
+			out = append(out, it.s.connID)
 		}
 		return out
 	}
@@ -84,7 +84,7 @@ func TestRingRoundTrip(t *testing.T) {
 	}
 	var out []Event
 	for _, it := range r.pop(nil, 100) {
-		out = append(out, it.ev)
+		out = append(out, it.event(r.sources))
 	}
 	if diff := cmp.Diff(in[12:], out); diff != "" {
 		t.Errorf("round trip (-pushed +popped):\n%s", diff)
@@ -113,7 +113,7 @@ func TestRingTimeRange(t *testing.T) {
 	r := newRing(4)
 	for _, tm := range []time.Time{{}, time.Date(1600, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		r.push(Event{Time: tm, Host: "h"})
-		if got := r.pop(nil, 1)[0].ev.Time; !got.Equal(tm) {
+		if got := r.pop(nil, 1)[0].event(r.sources).Time; !got.Equal(tm) {
 			t.Errorf("ring turned %s into %s", tm.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano))
 		}
 	}

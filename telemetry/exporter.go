@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	crand "crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -58,7 +59,11 @@ type Exporter struct {
 	transport *http.Transport // ours, or nil when the client is the caller's
 	rnd       *rand.Rand
 	ids       *rand.ChaCha8
-	hooks     hooks
+	// Event ids are a random half drawn once and a counter: unique as a
+	// random 128-bit id is for de-duplication, without a random draw per
+	// event.
+	idBase, idNext uint64
+	hooks          hooks
 }
 
 // waitKind names what a gate waits for.
@@ -148,6 +153,7 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 	}
 	e.log = cfg.Logger.With("component", "sqltel/telemetry", "collector", host)
 	e.rnd = rand.New(e.ids)
+	e.idBase = e.ids.Uint64()
 	e.client, e.transport = newHTTPClient(cfg.HTTPClient)
 	e.runCtx, e.cancelRun = context.WithCancel(context.Background())
 	e.hooks = hooks{
@@ -576,12 +582,17 @@ func (e *Exporter) newBatch() *batch {
 	e.mu.Lock()
 	items = e.ring.pop(items, e.batchSize-old)
 	e.inHand += len(items) - old
+	if n := len(e.enc.sources); n < len(e.ring.sources) {
+		e.enc.sources = append(e.enc.sources, e.ring.sources[n:]...)
+	}
 	e.mu.Unlock()
 	if len(items) == 0 {
 		return nil
 	}
 	for i := old; i < len(items); i++ {
-		e.ids.Read(items[i].id[:])
+		binary.BigEndian.PutUint64(items[i].id[:8], e.idBase)
+		binary.BigEndian.PutUint64(items[i].id[8:], e.idNext)
+		e.idNext++
 	}
 	b := e.newRequest(items)
 	b.reusable = true

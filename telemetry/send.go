@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -80,14 +81,14 @@ func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool
 	// The transport may still be reading the body after the answer came
 	// (a server that answers before reading it all): the encoder must not
 	// write into it until the transport has closed it.
-	rb := &reqBody{Reader: bytes.NewReader(body)}
+	rb := new(reqBody)
 	e.enc.inFlight = rb
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, rb)
+	ctx = httptrace.WithClientTrace(ctx, rb.trace())
+	// A *bytes.Reader also sets ContentLength and GetBody.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
 	if err != nil {
 		return result{err: err}
 	}
-	req.ContentLength = int64(len(body))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	h := req.Header
 	h.Set("Content-Type", e.enc.contentType())
 	if gzipped {
@@ -117,11 +118,28 @@ func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool
 func errorsIsRedirect(err error) bool { return errors.Is(err, errRedirectRefused) }
 
 // reqBody tells the encoder when the transport is done with a body.
+//
+// The body goes to the transport as a plain *bytes.Reader, which net/http
+// knows to be in memory: it then copies headers and body into its write
+// buffer in one piece. Any other reader (one that reports its Close, say)
+// makes it flush the headers first and hand the body to
+// net.TCPConn.ReadFrom, which allocates a 32 KiB copy buffer per request.
+// So the transport's own trace hooks say when it reads the body: each
+// attempt gets a connection before it writes, and reports when it wrote.
 type reqBody struct {
-	*bytes.Reader
-	closed atomic.Bool
+	writing atomic.Bool
 }
 
-// Close implements io.Closer; the transport calls it when it no longer
-// reads the body.
-func (b *reqBody) Close() error { b.closed.Store(true); return nil }
+// trace returns the hooks that follow the attempts' writes.
+func (b *reqBody) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GotConn:      func(httptrace.GotConnInfo) { b.writing.Store(true) },
+		WroteRequest: func(httptrace.WroteRequestInfo) { b.writing.Store(false) },
+	}
+}
+
+// done reports whether no attempt may still read the body. Before any
+// connection was got the transport has not touched the body; an attempt
+// whose write never reports back keeps it false, which only costs fresh
+// buffers.
+func (b *reqBody) done() bool { return !b.writing.Load() }

@@ -30,9 +30,11 @@ const (
 )
 
 // item is an event taken out of the ring into a batch, with the id it keeps
-// across every retry.
+// across every retry. It stays in its slot form: the encoder writes it from
+// there.
 type item struct {
-	ev      Event
+	s       slot
+	sql     string // the opt-in statement text, usually ""
 	id      [16]byte
 	seq     uint64 // ring sequence number, for Flush
 	retries uint8  // times the collector answered "retry" for this event
@@ -59,13 +61,17 @@ type encoder struct {
 	zbuf     bytes.Buffer
 	zw       *gzip.Writer
 
-	// Most events of a batch share their host and system (their
-	// connection's) and the second they happened in: both are encoded once
-	// and copied after.
-	host, system string
-	source       []byte // `"host":...,"db_system":...`
-	second       int64
-	secondText   []byte // "2006-01-02T15:04:05"
+	// sources is the exporter's copy of the ring's interned (host, system)
+	// pairs, which slots refer to by index; the exporter appends to it
+	// under its lock, before the items that use a new pair are encoded.
+	sources []source
+
+	// Most events of a batch come from a few statements run on a few
+	// connections, and happened in the same second: what those share is
+	// encoded once and copied after.
+	heads      [headCacheSize]head
+	second     int64
+	secondText []byte // "2006-01-02T15:04:05"
 
 	inFlight *reqBody // the last body handed to the transport
 }
@@ -77,7 +83,7 @@ func newEncoder(format Format, compress bool) *encoder {
 // encode returns the body for b and whether it is gzipped. The returned
 // slice is valid until the next call.
 func (enc *encoder) encode(b *batch) (body []byte, gzipped bool) {
-	if enc.inFlight != nil && !enc.inFlight.closed.Load() {
+	if enc.inFlight != nil && !enc.inFlight.done() {
 		// The transport may still be writing the last body (it had an early
 		// answer): never overwrite it; start on fresh buffers.
 		enc.raw, enc.zbuf = nil, bytes.Buffer{}
@@ -157,57 +163,91 @@ func appendEnvelope(b []byte, bt *batch) []byte {
 }
 
 // appendEvent appends the event object without its closing brace, so that
-// NDJSON can fold more fields in.
+// NDJSON can fold more fields in. JSON objects are unordered: the fields an
+// event shares with the others of its statement and connection come first,
+// as one cached head.
 func (enc *encoder) appendEvent(b []byte, it *item) []byte {
-	ev := &it.ev
-	b = append(b, `{"id":"`...)
+	s := &it.s
+	b = append(b, enc.head(s)...)
 	b = appendHex64(b, binary.BigEndian.Uint64(it.id[:8]))
 	b = appendHex64(b, binary.BigEndian.Uint64(it.id[8:]))
-	b = append(b, `","type":"statement","time":"`...)
-	b = enc.appendTime(b, ev.Time)
-	b = append(b, `",`...)
-	if enc.source == nil || ev.Host != enc.host || ev.DBSystem != enc.system {
-		enc.host, enc.system = ev.Host, ev.DBSystem
-		enc.source = append(appendString(append(enc.source[:0], `"host":`...), ev.Host), `,"db_system":`...)
-		enc.source = appendString(enc.source, ev.DBSystem)
-	}
-	b = append(b, enc.source...)
-	b = append(b, `,"conn_id":"`...)
-	b = appendHex64(b, ev.ConnID)
-	b = append(b, `","op":"`...)
-	b = append(b, ev.Op.String()...)
-	b = append(b, '"')
-	if k := ev.Kind.String(); k != "" {
-		b = append(b, `,"stmt_kind":"`...)
-		b = append(b, k...)
-		b = append(b, '"')
-	}
-	if ev.Fingerprint != 0 {
-		b = append(b, `,"fingerprint":"`...)
-		b = appendHex64(b, ev.Fingerprint)
-		b = append(b, '"')
-	}
-	b = append(b, `,"latency_us":`...)
-	b = strconv.AppendInt(b, ev.Latency.Microseconds(), 10)
-	if ev.Total > 0 {
+	b = append(b, `","time":"`...)
+	b = enc.appendTime(b, s.sec, s.nsec)
+	b = append(b, `","latency_us":`...)
+	b = appendInt(b, s.latency.Microseconds())
+	if s.total > 0 {
 		b = append(b, `,"total_us":`...)
-		b = strconv.AppendInt(b, ev.Total.Microseconds(), 10)
+		b = appendInt(b, s.total.Microseconds())
 	}
-	if ev.Rows != -1 {
+	if s.rows != -1 {
 		b = append(b, `,"rows":`...)
-		b = strconv.AppendInt(b, ev.Rows, 10)
+		b = appendInt(b, s.rows)
 	}
-	if e := ev.Err.String(); e != "" {
+	if e := s.err.String(); e != "" {
 		b = append(b, `,"error":"`...)
 		b = append(b, e...)
 		b = append(b, '"')
 	}
-	b = append(b, `,"in_tx":`...)
-	b = strconv.AppendBool(b, ev.InTx)
-	if ev.SQL != "" {
+	if it.sql != "" {
 		b = append(b, `,"sql":`...)
-		b = appendString(b, ev.SQL)
+		b = appendString(b, it.sql)
 	}
+	return b
+}
+
+// headCacheSize is the number of event heads the encoder keeps: a direct
+// mapped cache, so a program with more live (statement, connection) pairs
+// only re-encodes more often.
+const headCacheSize = 64
+
+// head is the start of an event's object up to its id's opening quote:
+// every field that its statement and connection decide.
+type head struct {
+	key  headKey
+	ok   bool
+	text []byte
+}
+
+type headKey struct {
+	connID, fingerprint uint64
+	source              uint32
+	op                  Op
+	kind                Kind
+	inTx                bool
+}
+
+// head returns the cached head of s's event, encoding it on a miss.
+func (enc *encoder) head(s *slot) []byte {
+	k := headKey{s.connID, s.fingerprint, s.source, s.op, s.kind, s.inTx}
+	h := (k.fingerprint ^ k.connID*0x9e3779b97f4a7c15 ^ uint64(k.op)<<8 ^ uint64(k.source)<<16) * 0xbf58476d1ce4e5b9
+	c := &enc.heads[h>>(64-6)]
+	if c.ok && c.key == k {
+		return c.text
+	}
+	src := enc.sources[k.source]
+	b := append(c.text[:0], `{"type":"statement","host":`...)
+	b = appendString(b, src.host)
+	b = append(b, `,"db_system":`...)
+	b = appendString(b, src.system)
+	b = append(b, `,"conn_id":"`...)
+	b = appendHex64(b, k.connID)
+	b = append(b, `","op":"`...)
+	b = append(b, k.op.String()...)
+	b = append(b, '"')
+	if kind := k.kind.String(); kind != "" {
+		b = append(b, `,"stmt_kind":"`...)
+		b = append(b, kind...)
+		b = append(b, '"')
+	}
+	if k.fingerprint != 0 {
+		b = append(b, `,"fingerprint":"`...)
+		b = appendHex64(b, k.fingerprint)
+		b = append(b, '"')
+	}
+	b = append(b, `,"in_tx":`...)
+	b = strconv.AppendBool(b, k.inTx)
+	b = append(b, `,"id":"`...)
+	*c = head{key: k, ok: true, text: b}
 	return b
 }
 
@@ -323,12 +363,12 @@ func clampWait(ms float64, max time.Duration) time.Duration {
 	return time.Duration(ms * float64(time.Millisecond))
 }
 
-// appendTime is the package's appendTime, with the date and time of day
-// kept from the previous event when it happened in the same second.
-func (enc *encoder) appendTime(b []byte, t time.Time) []byte {
-	sec := t.Unix()
+// appendTime appends the time of (sec, nsec) as appendTime does, with the
+// date and time of day kept from the previous event when it happened in the
+// same second.
+func (enc *encoder) appendTime(b []byte, sec int64, nsec uint32) []byte {
 	if enc.secondText == nil || sec != enc.second {
-		full := appendTime(b, t)
+		full := appendTime(b, time.Unix(sec, int64(nsec)))
 		// Only the fixed-width form (years 0000-9999) has its fraction at 19.
 		if s := full[len(b):]; len(s) >= 20 && (s[19] == '.' || s[19] == 'Z') {
 			enc.second, enc.secondText = sec, append(enc.secondText[:0], s[:19]...)
@@ -338,7 +378,7 @@ func (enc *encoder) appendTime(b []byte, t time.Time) []byte {
 		return full
 	}
 	b = append(b, enc.secondText...)
-	return appendFraction(b, t.Nanosecond())
+	return appendFraction(b, nsec)
 }
 
 // appendTime appends t in UTC as RFC 3339 with nanoseconds, trailing zeros
@@ -355,24 +395,48 @@ func appendTime(b []byte, t time.Time) []byte {
 		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
 		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
 		byte('0'+sec/10), byte('0'+sec%10))
-	return appendFraction(b, t.Nanosecond())
+	return appendFraction(b, uint32(t.Nanosecond()))
 }
 
-// appendFraction appends ".nnnnnnnnn" without its trailing zeros (nothing
-// for 0) and the closing "Z".
-func appendFraction(b []byte, ns int) []byte {
-	if ns != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		for i := 9; i >= 1; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
-		}
-		n := 10
-		for frac[n-1] == '0' {
-			n--
-		}
-		b = append(b, frac[:n]...)
+// decimalPairs holds the two decimal digits of 0 to 99.
+var decimalPairs = func() (t [200]byte) {
+	for i := range 100 {
+		t[2*i], t[2*i+1] = byte('0'+i/10), byte('0'+i%10)
 	}
-	return append(b, 'Z')
+	return t
+}()
+
+// appendFraction appends ".nnnnnnnnn" without its trailing zeros (nothing
+// for 0) and the closing "Z". ns is below 1e9.
+func appendFraction(b []byte, ns uint32) []byte {
+	if ns == 0 {
+		return append(b, 'Z')
+	}
+	var f [11]byte
+	f[0] = '.'
+	hi, lo := ns/100000, ns%100000 // 4 and 5 digits
+	f[1], f[2] = decimalPairs[2*(hi/100)], decimalPairs[2*(hi/100)+1]
+	f[3], f[4] = decimalPairs[2*(hi%100)], decimalPairs[2*(hi%100)+1]
+	f[5] = byte('0' + lo/10000)
+	lo %= 10000
+	f[6], f[7] = decimalPairs[2*(lo/100)], decimalPairs[2*(lo/100)+1]
+	f[8], f[9] = decimalPairs[2*(lo%100)], decimalPairs[2*(lo%100)+1]
+	n := 10
+	for f[n-1] == '0' {
+		n--
+	}
+	f[n] = 'Z'
+	return append(b, f[:n+1]...)
+}
+
+// appendInt appends v in decimal; the small values most counts and
+// latencies are take a shortcut.
+func appendInt(b []byte, v int64) []byte {
+	switch {
+	case v >= 0 && v < 10:
+		return append(b, byte('0'+v))
+	case v >= 10 && v < 100:
+		return append(b, decimalPairs[2*v], decimalPairs[2*v+1])
+	}
+	return strconv.AppendInt(b, v, 10)
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,23 +58,42 @@ func TestAppendHex64(t *testing.T) {
 	}
 }
 
-func testBatch(n int) *batch {
+// testBatch returns a batch of n testEvents for enc, each changed by the
+// optional edit.
+func testBatch(enc *encoder, n int, edit ...func(i int, ev *Event)) *batch {
 	b := &batch{
 		requestID: "0123456789abcdef0123456789abcdef",
 		createdAt: time.Date(2026, 1, 1, 0, 0, 0, 5, time.UTC),
 		sessionID: "fedcba9876543210fedcba9876543210",
 	}
 	for i := range n {
-		it := item{ev: testEvent(i)}
+		ev := testEvent(i)
+		for _, f := range edit {
+			f(i, &ev)
+		}
+		it := testItem(enc, ev)
 		it.id[0], it.id[15] = byte(i), byte(i>>8)
 		b.items = append(b.items, it)
 	}
 	return b
 }
 
+// testItem returns ev as an item of a batch that enc encodes: through a
+// ring, whose interned sources enc shares.
+func testItem(enc *encoder, ev Event) item {
+	r := newRing(1)
+	r.sources = enc.sources
+	for i, s := range r.sources {
+		r.index[s] = i
+	}
+	r.push(ev)
+	enc.sources = r.sources
+	return r.pop(nil, 1)[0]
+}
+
 func TestEncodeJSON(t *testing.T) {
 	enc := newEncoder(FormatJSON, true)
-	b := testBatch(20)
+	b := testBatch(enc, 20)
 	body, gz := enc.encode(b)
 	if !gz {
 		t.Fatal("a 20-event body was not gzipped")
@@ -95,7 +117,7 @@ func TestEncodeJSON(t *testing.T) {
 	if !bytes.Equal(raw, raw2) {
 		t.Error("re-encoding the batch changed the body")
 	}
-	small, gz := enc.encode(testBatch(1))
+	small, gz := enc.encode(testBatch(enc, 1))
 	if gz || !json.Valid(small) {
 		t.Errorf("1-event body: gzipped %v, valid %v", gz, json.Valid(small))
 	}
@@ -103,7 +125,7 @@ func TestEncodeJSON(t *testing.T) {
 
 func TestEncodeNDJSON(t *testing.T) {
 	enc := newEncoder(FormatNDJSON, false)
-	body, gz := enc.encode(testBatch(3))
+	body, gz := enc.encode(testBatch(enc, 3))
 	if gz {
 		t.Error("gzipped with compression off")
 	}
@@ -170,12 +192,13 @@ func BenchmarkEncode(b *testing.B) {
 
 func benchmarkEncode(b *testing.B, compress bool) {
 	enc := newEncoder(FormatJSON, compress)
-	bt := testBatch(DefaultBatchSize)
-	for i := range bt.items { // realistic variety
-		bt.items[i].ev.Latency = time.Duration(i*7919) * time.Microsecond
-		bt.items[i].ev.Fingerprint = uint64(i) * 0x9e3779b97f4a7c15
-		bt.items[i].ev.ConnID = uint64(i%8) * 0x51afd7ed558ccd
-		bt.items[i].ev.Time = bt.items[i].ev.Time.Add(time.Duration(i) * 1337 * time.Microsecond)
+	bt := testBatch(enc, DefaultBatchSize, func(i int, ev *Event) { // realistic variety
+		ev.Latency = time.Duration(i*7919) * time.Microsecond
+		ev.Fingerprint = uint64(i) * 0x9e3779b97f4a7c15
+		ev.ConnID = uint64(i%8) * 0x51afd7ed558ccd
+		ev.Time = ev.Time.Add(time.Duration(i) * 1337 * time.Microsecond)
+	})
+	for i := range bt.items {
 		for j := range bt.items[i].id {
 			bt.items[i].id[j] = byte(i*31 + j*17)
 		}
@@ -221,8 +244,84 @@ func TestEncoderTimeCache(t *testing.T) {
 	times := []time.Time{base, base.Add(1), base.Add(999999999), base.Add(time.Second),
 		time.Date(10000, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 6, time.UTC), base}
 	for _, tm := range times {
-		if got, want := string(enc.appendTime(nil, tm)), tm.UTC().Format(time.RFC3339Nano); got != want {
+		if got, want := string(enc.appendTime(nil, tm.Unix(), uint32(tm.Nanosecond()))), tm.UTC().Format(time.RFC3339Nano); got != want {
 			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// appendInt writes what strconv does, around its shortcuts and at the ends.
+func TestAppendInt(t *testing.T) {
+	vals := []int64{math.MinInt64, math.MaxInt64, -100, -10, -1}
+	for v := range int64(1200) {
+		vals = append(vals, v)
+	}
+	for _, v := range vals {
+		if got, want := string(appendInt(nil, v)), strconv.FormatInt(v, 10); got != want {
+			t.Errorf("appendInt(%d) = %s", v, got)
+		}
+	}
+}
+
+// Every event of a batch decodes to its own fields, whatever the encoder's
+// cache of heads holds: many more (statement, connection, source) heads
+// than it has entries, in random order, with and without the optional
+// fields.
+func TestEncodeEventsRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	enc := newEncoder(FormatJSON, false)
+	hosts := []string{"a:1", "b:2", `q"uote:3`, "d:4"}
+	var want []map[string]any
+	b := testBatch(enc, 500, func(i int, ev *Event) {
+		ev.Host = hosts[r.IntN(len(hosts))]
+		ev.DBSystem = []string{"", "mysql", "postgresql"}[r.IntN(3)]
+		ev.ConnID = uint64(r.IntN(20))
+		ev.Fingerprint = uint64(r.IntN(40)) * 0x9e3779b97f4a7c15
+		ev.Op = Op(r.IntN(12))
+		ev.Kind = Kind(r.IntN(8))
+		ev.InTx = r.IntN(2) == 0
+		ev.Err = ErrCategory(r.IntN(7))
+		ev.Latency = time.Duration(r.Int64N(1e10))
+		ev.Total = time.Duration(r.Int64N(3)) * ev.Latency
+		ev.Rows = r.Int64N(300) - 1
+		ev.Time = time.Unix(1790000000+int64(i/100), r.Int64N(1e9))
+		if r.IntN(5) == 0 {
+			ev.SQL = "select ? from t"
+		}
+		m := map[string]any{"type": "statement", "time": ev.Time.UTC().Format(time.RFC3339Nano),
+			"host": ev.Host, "db_system": ev.DBSystem, "conn_id": fmt.Sprintf("%016x", ev.ConnID),
+			"op": ev.Op.String(), "latency_us": float64(ev.Latency.Microseconds()), "in_tx": ev.InTx}
+		if k := ev.Kind.String(); k != "" {
+			m["stmt_kind"] = k
+		}
+		if ev.Fingerprint != 0 {
+			m["fingerprint"] = fmt.Sprintf("%016x", ev.Fingerprint)
+		}
+		if ev.Total > 0 {
+			m["total_us"] = float64(ev.Total.Microseconds())
+		}
+		if ev.Rows != -1 {
+			m["rows"] = float64(ev.Rows)
+		}
+		if e := ev.Err.String(); e != "" {
+			m["error"] = e
+		}
+		if ev.SQL != "" {
+			m["sql"] = ev.SQL
+		}
+		want = append(want, m)
+	})
+	for i := range b.items {
+		want[i]["id"] = fmt.Sprintf("%x", b.items[i].id)
+	}
+	for range 2 { // the second time from a warm cache
+		body, _ := enc.encode(b)
+		var env envelope
+		if err := json.Unmarshal(body, &env); err != nil {
+			t.Fatalf("body is not JSON: %v", err)
+		}
+		if diff := cmp.Diff(want, env.Events); diff != "" {
+			t.Fatalf("events (-want +got):\n%s", diff)
 		}
 	}
 }

@@ -19,9 +19,10 @@ func main() {
 	wrapper := flag.String("wrapper", "raw", "wrapper: raw, off, on, nop, otelsql, sqlmw")
 	workload := flag.String("workload", "exec", "workload: exec, queryrow, prepared, tx")
 	n := flag.Int("n", 1000, "iterations")
+	warmup := flag.Int("warmup", 0, "iterations run first, in both runs of a pair: they fill the runtime's type-assertion caches and settle the heap")
 	collector := flag.String("collector", "", "URL of a running collector for -wrapper on (default: start one; valgrind cannot follow that start)")
 	flag.Parse()
-	if err := run(bench.Wrapper(*wrapper), *workload, *n, *collector); err != nil {
+	if err := run(bench.Wrapper(*wrapper), *workload, *warmup, *n, *collector); err != nil {
 		fmt.Fprintln(os.Stderr, "instr:", err)
 		os.Exit(1)
 	}
@@ -32,7 +33,7 @@ func main() {
 	}
 }
 
-func run(w bench.Wrapper, workload string, n int, collector string) error {
+func run(w bench.Wrapper, workload string, warmup, n int, collector string) error {
 	ctx := context.Background()
 	opts := bench.Options{Collector: collector}
 	if w == bench.On && collector == "" {
@@ -52,7 +53,7 @@ func run(w bench.Wrapper, workload string, n int, collector string) error {
 	if err != nil {
 		return err
 	}
-	for i := range n {
+	for i := range warmup + n {
 		if err := step(int64(i)); err != nil {
 			return err
 		}

@@ -30,11 +30,12 @@ import (
 func main() {
 	bench.ServeCollectorIfChild()
 	n := flag.Int("n", 3000, "iterations per measured run")
+	warmup := flag.Int("warmup", 3000, "iterations before counting, in both runs of a pair")
 	workloads := flag.String("workloads", strings.Join(bench.Workloads, ","), "comma-separated workloads")
 	wrappers := flag.String("wrappers", "raw,off,on,nop,otelsql,sqlmw", "comma-separated wrappers (raw first)")
 	jobs := flag.Int("j", 2, "valgrind processes at once")
 	flag.Parse()
-	if err := run(*n, strings.Split(*workloads, ","), strings.Split(*wrappers, ","), *jobs); err != nil {
+	if err := run(*n, *warmup, strings.Split(*workloads, ","), strings.Split(*wrappers, ","), *jobs); err != nil {
 		fmt.Fprintln(os.Stderr, "instrtable:", err)
 		os.Exit(1)
 	}
@@ -47,7 +48,7 @@ type key struct {
 
 var collected = regexp.MustCompile(`Collected : (\d+)`)
 
-func run(n int, workloads, wrappers []string, jobs int) error {
+func run(n, warmup int, workloads, wrappers []string, jobs int) error {
 	if _, err := exec.LookPath("valgrind"); err != nil {
 		return fmt.Errorf("valgrind is needed (apt-get install valgrind): %w", err)
 	}
@@ -79,7 +80,7 @@ func run(n int, workloads, wrappers []string, jobs int) error {
 				wg.Go(func() {
 					sem <- struct{}{}
 					defer func() { <-sem }()
-					c, err := count(bin, col.URL, wl, w, iters)
+					c, err := count(bin, col.URL, wl, w, warmup, iters)
 					mu.Lock()
 					defer mu.Unlock()
 					if err != nil && firstEr == nil {
@@ -95,7 +96,7 @@ func run(n int, workloads, wrappers []string, jobs int) error {
 		return firstEr
 	}
 
-	fmt.Printf("Instructions per iteration (valgrind callgrind, all threads), n = %d; tx is 3 statements.\n\n", n)
+	fmt.Printf("Instructions per iteration (valgrind callgrind, all threads), n = %d after %d warm-up iterations; tx is 3 statements.\n\n", n, warmup)
 	fmt.Println("| workload | wrapper | instructions/iteration | × raw |")
 	fmt.Println("|---|---|---:|---:|")
 	for _, wl := range workloads {
@@ -113,9 +114,9 @@ func run(n int, workloads, wrappers []string, jobs int) error {
 // count runs one workload under callgrind and returns the instructions it
 // executed. asyncpreemptoff keeps the runtime from signalling its threads,
 // which valgrind serialises anyway.
-func count(bin, collector, workload, wrapper string, n int) (int64, error) {
+func count(bin, collector, workload, wrapper string, warmup, n int) (int64, error) {
 	cmd := exec.Command("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-		bin, "-wrapper", wrapper, "-workload", workload, "-n", strconv.Itoa(n), "-collector", collector)
+		bin, "-wrapper", wrapper, "-workload", workload, "-warmup", strconv.Itoa(warmup), "-n", strconv.Itoa(n), "-collector", collector)
 	cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
