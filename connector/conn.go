@@ -88,7 +88,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	} else {
 		st.implicit, st.start = op, start
 	}
-	return mirrorStmt(st).(driver.Stmt), nil
+	return mirrorStmt(st), nil
 }
 
 // takeSkipped returns what a prepare of query reports as: the exec or query

@@ -133,7 +133,7 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 			s.emit(telemetry.OpConnect, stmtID{}, start, latency, 0, -1, nil, false)
 		}()
 	}
-	return mirrorConn(cw).(driver.Conn), nil
+	return mirrorConn(cw), nil
 }
 
 // session decides whether a new connection records and, if so, takes the
