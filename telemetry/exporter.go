@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
@@ -55,6 +56,7 @@ type Exporter struct {
 	// Owned by the goroutine.
 	st        loopState
 	enc       *encoder
+	respBuf   bytes.Buffer // the last answer's body
 	client    *http.Client
 	transport *http.Transport // ours, or nil when the client is the caller's
 	rnd       *rand.Rand
@@ -684,7 +686,13 @@ func (e *Exporter) delivered(b *batch, res result) {
 		dropped, tooOft []string
 		idbuf           [32]byte
 	)
+	if len(results) == 0 {
+		ok0 = uint64(len(b.items)) // the usual answer: every event ok
+	}
 	for i := range b.items {
+		if len(results) == 0 {
+			break
+		}
 		it := &b.items[i]
 		r := resultOK
 		if results != nil {

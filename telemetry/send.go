@@ -82,23 +82,25 @@ func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool
 	// (a server that answers before reading it all): the encoder must not
 	// write into it until the transport has closed it.
 	rb := new(reqBody)
-	e.enc.inFlight = rb
+	e.enc.lend(rb)
 	ctx = httptrace.WithClientTrace(ctx, rb.trace())
 	// A *bytes.Reader also sets ContentLength and GetBody.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
 	if err != nil {
 		return result{err: err}
 	}
+	// The keys are written in canonical form: Header.Set would
+	// canonicalize each of them again for every request.
 	h := req.Header
-	h.Set("Content-Type", e.enc.contentType())
+	h["Content-Type"] = []string{e.enc.contentType()}
 	if gzipped {
-		h.Set("Content-Encoding", "gzip")
+		h["Content-Encoding"] = []string{"gzip"}
 	}
-	h.Set("User-Agent", version.UserAgent)
-	h.Set("Sqltel-Request-Id", b.requestID)
-	h.Set("Sqltel-Attempt", strconv.Itoa(b.attempts))
+	h["User-Agent"] = []string{version.UserAgent}
+	h["Sqltel-Request-Id"] = []string{b.requestID}
+	h["Sqltel-Attempt"] = []string{strconv.Itoa(b.attempts)}
 	if e.auth != "" {
-		h.Set("Authorization", e.auth)
+		h["Authorization"] = []string{e.auth}
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {
@@ -108,7 +110,11 @@ func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool
 	res := result{status: resp.StatusCode}
 	// A 2xx whose body cannot be read in full is still an acceptance: the
 	// truncated body is then malformed, never a reason to resend.
-	res.body, _ = io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	// The body is read into a buffer kept for the next answer: it is parsed
+	// before the next request is sent.
+	e.respBuf.Reset()
+	e.respBuf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody))
+	res.body = e.respBuf.Bytes()
 	if v := resp.Header.Get("Retry-After"); v != "" {
 		res.retryAfter, res.hasRetryAfter = parseRetryAfter(v, e.cfg.Clock())
 	}

@@ -56,10 +56,15 @@ type batch struct {
 type encoder struct {
 	format   Format
 	compress bool
-	raw      []byte
 	tail     []byte // NDJSON: the fields folded into every line
-	zbuf     bytes.Buffer
 	zw       *gzip.Writer
+
+	// Two sets of body buffers: the transport may report that it is done
+	// with a body only after the answer came back, so the next batch,
+	// encoded at once when the ring is full, can find the set it used
+	// still lent out. It then takes the other.
+	bufs [2]bodyBuf
+	cur  int // the set the last body was encoded into
 
 	// sources is the exporter's copy of the ring's interned (host, system)
 	// pairs, which slots refer to by index; the exporter appends to it
@@ -70,11 +75,25 @@ type encoder struct {
 	// connections, and happened in the same second: what those share is
 	// encoded once and copied after.
 	heads      [headCacheSize]head
+	idBase     uint64 // the first half of the last event id
+	idBaseHex  []byte // and its hex digits
 	second     int64
 	secondText []byte // "2006-01-02T15:04:05"
 
-	inFlight *reqBody // the last body handed to the transport
 }
+
+// bodyBuf is one set of body buffers.
+type bodyBuf struct {
+	raw      []byte
+	zbuf     bytes.Buffer
+	inFlight *reqBody // the body last handed to the transport from here
+}
+
+// free reports whether the transport may no longer read the buffers.
+func (bb *bodyBuf) free() bool { return bb.inFlight == nil || bb.inFlight.done() }
+
+// lend records that the last encoded body went to the transport as rb.
+func (enc *encoder) lend(rb *reqBody) { enc.bufs[enc.cur].inFlight = rb }
 
 func newEncoder(format Format, compress bool) *encoder {
 	return &encoder{format: format, compress: compress}
@@ -83,16 +102,19 @@ func newEncoder(format Format, compress bool) *encoder {
 // encode returns the body for b and whether it is gzipped. The returned
 // slice is valid until the next call.
 func (enc *encoder) encode(b *batch) (body []byte, gzipped bool) {
-	if enc.inFlight != nil && !enc.inFlight.done() {
-		// The transport may still be writing the last body (it had an early
-		// answer): never overwrite it; start on fresh buffers.
-		enc.raw, enc.zbuf = nil, bytes.Buffer{}
-		if enc.zw != nil {
-			enc.zw.Reset(&enc.zbuf)
+	bb := &enc.bufs[enc.cur]
+	if !bb.free() {
+		if other := &enc.bufs[enc.cur^1]; other.free() {
+			enc.cur ^= 1
+			bb = other
+		} else {
+			// The transport may still be writing both (it had early
+			// answers): never overwrite them; start on fresh buffers.
+			bb.raw, bb.zbuf = nil, bytes.Buffer{}
 		}
 	}
-	enc.inFlight = nil
-	raw := enc.raw[:0]
+	bb.inFlight = nil
+	raw := bb.raw[:0]
 	switch enc.format {
 	case FormatNDJSON:
 		tail := enc.tail[:0]
@@ -117,19 +139,19 @@ func (enc *encoder) encode(b *batch) (body []byte, gzipped bool) {
 		}
 		raw = append(raw, "]}"...)
 	}
-	enc.raw = raw
+	bb.raw = raw
 	if !enc.compress || len(raw) <= gzipThreshold {
 		return raw, false
 	}
-	enc.zbuf.Reset()
+	bb.zbuf.Reset()
 	if enc.zw == nil {
-		enc.zw, _ = gzip.NewWriterLevel(&enc.zbuf, gzipLevel) // the level is valid
+		enc.zw, _ = gzip.NewWriterLevel(&bb.zbuf, gzipLevel) // the level is valid
 	} else {
-		enc.zw.Reset(&enc.zbuf)
+		enc.zw.Reset(&bb.zbuf)
 	}
 	enc.zw.Write(raw) // writes to a bytes.Buffer do not fail
 	enc.zw.Close()
-	return enc.zbuf.Bytes(), true
+	return bb.zbuf.Bytes(), true
 }
 
 // contentType returns the Content-Type of the encoder's bodies.
@@ -169,7 +191,12 @@ func appendEnvelope(b []byte, bt *batch) []byte {
 func (enc *encoder) appendEvent(b []byte, it *item) []byte {
 	s := &it.s
 	b = append(b, enc.head(s)...)
-	b = appendHex64(b, binary.BigEndian.Uint64(it.id[:8]))
+	if base := binary.BigEndian.Uint64(it.id[:8]); base == enc.idBase && enc.idBaseHex != nil {
+		b = append(b, enc.idBaseHex...)
+	} else {
+		b = appendHex64(b, base)
+		enc.idBase, enc.idBaseHex = base, append(enc.idBaseHex[:0], b[len(b)-16:]...)
+	}
 	b = appendHex64(b, binary.BigEndian.Uint64(it.id[8:]))
 	b = append(b, `","time":"`...)
 	b = enc.appendTime(b, s.sec, s.nsec)
@@ -429,14 +456,32 @@ func appendFraction(b []byte, ns uint32) []byte {
 	return append(b, f[:n+1]...)
 }
 
-// appendInt appends v in decimal; the small values most counts and
-// latencies are take a shortcut.
+// appendInt appends v in decimal, two digits at a time: what
+// strconv.AppendInt does, without its generality (it runs up to three
+// times per event).
 func appendInt(b []byte, v int64) []byte {
-	switch {
-	case v >= 0 && v < 10:
-		return append(b, byte('0'+v))
-	case v >= 10 && v < 100:
-		return append(b, decimalPairs[2*v], decimalPairs[2*v+1])
+	if v < 0 {
+		return strconv.AppendInt(b, v, 10)
 	}
-	return strconv.AppendInt(b, v, 10)
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	var d [20]byte
+	i := len(d)
+	u := uint64(v)
+	for u >= 100 {
+		q := u / 100
+		r := u - q*100
+		i -= 2
+		d[i], d[i+1] = decimalPairs[2*r], decimalPairs[2*r+1]
+		u = q
+	}
+	if u >= 10 {
+		i -= 2
+		d[i], d[i+1] = decimalPairs[2*u], decimalPairs[2*u+1]
+	} else {
+		i--
+		d[i] = byte('0' + u)
+	}
+	return append(b, d[i:]...)
 }

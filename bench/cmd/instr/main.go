@@ -62,5 +62,10 @@ func run(w bench.Wrapper, workload string, warmup, n int, collector string) erro
 		return err
 	}
 	// Closing drains the exporter: its whole cost is counted.
-	return db.Close()
+	err = db.Close()
+	if db.Telemetry != nil && os.Getenv("SQLTEL_INSTR_GC") != "" {
+		st := db.Telemetry.Stats()
+		fmt.Fprintf(os.Stderr, "recorded %d in %d requests, delivered %d, dropped %+v\n", st.Recorded, st.Requests, st.Delivered, st.Dropped)
+	}
+	return err
 }
