@@ -53,3 +53,42 @@ func TestStmtIDCache(t *testing.T) {
 		}
 	}
 }
+
+// With the real clock a session's start times are read from the monotonic
+// clock off an anchor, which is read again from the wall clock once it is a
+// second old: they stay between the wall-clock readings around them.
+func TestSessionNowAnchored(t *testing.T) {
+	s := &session{c: &Connector{now: time.Now, realClock: true}, active: true}
+	check := func(what string) time.Time {
+		t.Helper()
+		before := time.Now()
+		got := s.now()
+		after := time.Now()
+		if got.Before(before) || got.After(after) {
+			t.Fatalf("%s: now() = %v, outside [%v, %v]", what, got, before, after)
+		}
+		if got.Round(0).Before(before.Round(0).Add(-time.Millisecond)) || got.Round(0).After(after.Round(0).Add(time.Millisecond)) {
+			t.Fatalf("%s: wall time %v outside [%v, %v]", what, got.Round(0), before.Round(0), after.Round(0))
+		}
+		return got
+	}
+	first := check("first read")
+	if s.anchor != first {
+		t.Error("the first read did not anchor")
+	}
+	check("from the anchor")
+	if s.anchor != first {
+		t.Error("re-anchored within the second")
+	}
+	// An anchor more than a second old is replaced, wherever its wall
+	// reading was (the system clock was stepped since).
+	stale := time.Now().Add(-2 * time.Second)
+	s.anchor = stale
+	check("after a stale anchor")
+	if s.anchor == stale {
+		t.Error("a stale anchor was kept")
+	}
+	if s := (&session{c: &Connector{now: func() time.Time { return time.Unix(7, 0) }}, active: true}); !s.now().Equal(time.Unix(7, 0)) {
+		t.Error("an injected clock was not used")
+	}
+}

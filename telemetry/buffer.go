@@ -1,6 +1,9 @@
 package telemetry
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // ring is a bounded FIFO of events that overwrites its oldest event when
 // full. It is not safe for concurrent use: the Exporter guards it with its
@@ -63,7 +66,7 @@ func newRing(capacity int) ring {
 // intern returns the position of ev's (host, system) pair.
 func (r *ring) intern(host, system string) uint32 {
 	if r.last >= 0 {
-		if s := r.sources[r.last]; s.host == host && s.system == system {
+		if s := &r.sources[r.last]; same(s.host, host) && same(s.system, system) {
 			return uint32(r.last)
 		}
 	}
@@ -76,6 +79,12 @@ func (r *ring) intern(host, system string) uint32 {
 	}
 	r.last = i
 	return uint32(i)
+}
+
+// same is a == b that answers without comparing bytes when both are the
+// same string, as a connection's host and system always are.
+func same(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 // grow doubles the slots (up to max), keeping the events in order.
