@@ -33,8 +33,6 @@ type session struct {
 	// string with itself is a pointer check, so a hit costs a few
 	// instructions instead of a fingerprint. database/sql uses a connection
 	// from one goroutine at a time, so the cache needs no lock.
-	anchor time.Time // see now
-
 	ids  [4]cachedID
 	next uint8
 	hit  uint8 // the entry that answered last: the next statement is often the same
@@ -47,26 +45,11 @@ type cachedID struct {
 
 // now is the start of an operation's timing; an inactive session does not
 // read the clock.
-//
-// With the real clock, time.Now reads the system's wall clock and its
-// monotonic clock, and an operation then reads the monotonic one once or
-// twice more for its latency. Instead the start is the anchor plus the
-// monotonic time since it, one clock read, and the anchor is read again
-// from both clocks every second: a step of the wall clock shows in the
-// events' times within a second.
 func (s *session) now() time.Time {
 	if !s.active {
 		return time.Time{}
 	}
-	if !s.c.realClock {
-		return s.c.now()
-	}
-	// Since the zero anchor, which has no monotonic reading, is centuries.
-	if d := time.Since(s.anchor); d >= 0 && d < time.Second {
-		return s.anchor.Add(d)
-	}
-	s.anchor = time.Now()
-	return s.anchor
+	return s.c.now()
 }
 
 // since is the time elapsed from start, read from the monotonic clock when
