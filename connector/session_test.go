@@ -53,4 +53,3 @@ func TestStmtIDCache(t *testing.T) {
 		}
 	}
 }
-
