@@ -28,9 +28,9 @@ bench:
 
 # bench-instr: CPU instructions per statement under valgrind, all threads
 # counted (exporter and GC included): repeatable on a shared machine where
-# nanoseconds are not. About five minutes.
+# nanoseconds are not. About fifteen minutes.
 bench-instr:
-	cd bench && $(GO) run ./cmd/instrtable -n 20000 -warmup 5000
+	cd bench && $(GO) run ./cmd/instrtable -n 20000 -warmup 5000 -rounds 3
 
 # soak: the two bounded soak runs, each printing statements, events
 # recorded/delivered/dropped by reason, peak heap and goroutines before and

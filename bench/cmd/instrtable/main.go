@@ -1,15 +1,17 @@
 // Command instrtable prints what each wrapper costs in CPU instructions per
 // statement, counted by valgrind (callgrind) over all of a process's threads:
 // the exporter's goroutine, the garbage collector and the driver included.
-// Unlike nanoseconds on a shared machine, these counts are the same from run
-// to run, so ratios of a few percent mean something.
+// Unlike nanoseconds on a shared machine, these counts do not depend on what
+// else the machine runs, so ratios of a few percent mean something. They
+// still move by a percent or so from run to run, mostly with when the
+// garbage collector's cycles fall: hence rounds and medians.
 //
-//	cd bench && go run ./cmd/instrtable -n 3000
+//	cd bench && go run ./cmd/instrtable -n 20000 -warmup 5000
 //
-// Each (workload, wrapper) runs cmd/instr twice, with 0 and with n
-// iterations; the difference divided by n is the cost of one iteration,
-// setup excluded. The "on" wrapper sends to a loopback sink collector that
-// this command starts.
+// Each (workload, wrapper) runs cmd/instr twice per round, with 0 and with
+// n iterations after the same warm-up; the difference divided by n is the
+// cost of one iteration, setup excluded. The "on" wrapper sends to a
+// loopback sink collector that this command starts.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,8 +37,10 @@ func main() {
 	workloads := flag.String("workloads", strings.Join(bench.Workloads, ","), "comma-separated workloads")
 	wrappers := flag.String("wrappers", "raw,off,on,nop,otelsql,sqlmw", "comma-separated wrappers (raw first)")
 	jobs := flag.Int("j", 2, "valgrind processes at once")
+	rounds := flag.Int("rounds", 3, "measurements of each pair; the table shows medians")
+	gogc := flag.String("gogc", "", "GOGC for the measured processes (off: count the code paths without garbage collection)")
 	flag.Parse()
-	if err := run(*n, *warmup, strings.Split(*workloads, ","), strings.Split(*wrappers, ","), *jobs); err != nil {
+	if err := run(*n, *warmup, *rounds, *gogc, strings.Split(*workloads, ","), strings.Split(*wrappers, ","), *jobs); err != nil {
 		fmt.Fprintln(os.Stderr, "instrtable:", err)
 		os.Exit(1)
 	}
@@ -43,12 +48,12 @@ func main() {
 
 type key struct {
 	workload, wrapper string
-	n                 int
+	n, round          int
 }
 
 var collected = regexp.MustCompile(`Collected : (\d+)`)
 
-func run(n, warmup int, workloads, wrappers []string, jobs int) error {
+func run(n, warmup, rounds int, gogc string, workloads, wrappers []string, jobs int) error {
 	if _, err := exec.LookPath("valgrind"); err != nil {
 		return fmt.Errorf("valgrind is needed (apt-get install valgrind): %w", err)
 	}
@@ -74,20 +79,22 @@ func run(n, warmup int, workloads, wrappers []string, jobs int) error {
 		wg      sync.WaitGroup
 		sem     = make(chan struct{}, jobs)
 	)
-	for _, wl := range workloads {
-		for _, w := range wrappers {
-			for _, iters := range []int{0, n} {
-				wg.Go(func() {
-					sem <- struct{}{}
-					defer func() { <-sem }()
-					c, err := count(bin, col.URL, wl, w, warmup, iters)
-					mu.Lock()
-					defer mu.Unlock()
-					if err != nil && firstEr == nil {
-						firstEr = err
-					}
-					counts[key{wl, w, iters}] = c
-				})
+	for round := range rounds {
+		for _, wl := range workloads {
+			for _, w := range wrappers {
+				for _, iters := range []int{0, n} {
+					wg.Go(func() {
+						sem <- struct{}{}
+						defer func() { <-sem }()
+						c, err := count(bin, col.URL, gogc, wl, w, warmup, iters)
+						mu.Lock()
+						defer mu.Unlock()
+						if err != nil && firstEr == nil {
+							firstEr = err
+						}
+						counts[key{wl, w, iters, round}] = c
+					})
+				}
 			}
 		}
 	}
@@ -96,16 +103,24 @@ func run(n, warmup int, workloads, wrappers []string, jobs int) error {
 		return firstEr
 	}
 
-	fmt.Printf("Instructions per iteration (valgrind callgrind, all threads), n = %d after %d warm-up iterations; tx is 3 statements.\n\n", n, warmup)
-	fmt.Println("| workload | wrapper | instructions/iteration | × raw |")
+	gc := "the runtime's default garbage collection"
+	if gogc != "" {
+		gc = "GOGC=" + gogc
+	}
+	fmt.Printf("Instructions per iteration (valgrind callgrind, all threads), n = %d after %d warm-up iterations, %s; median of %d rounds, ratios to raw per round [min–max]; tx is 3 statements.\n\n", n, warmup, gc, rounds)
+	fmt.Println("| workload | wrapper | instructions/iteration | × raw [min–max] |")
 	fmt.Println("|---|---|---:|---:|")
 	for _, wl := range workloads {
-		per := func(w string) float64 {
-			return float64(counts[key{wl, w, n}]-counts[key{wl, w, 0}]) / float64(n)
+		per := func(w string, r int) float64 {
+			return float64(counts[key{wl, w, n, r}]-counts[key{wl, w, 0, r}]) / float64(n)
 		}
-		raw := per(wrappers[0])
 		for _, w := range wrappers {
-			fmt.Printf("| %s | %s | %.0f | %.3f |\n", wl, w, per(w), per(w)/raw)
+			var its, ratios []float64
+			for r := range rounds {
+				its = append(its, per(w, r))
+				ratios = append(ratios, per(w, r)/per(wrappers[0], r))
+			}
+			fmt.Printf("| %s | %s | %.0f | %.3f [%.3f–%.3f] |\n", wl, w, median(its), median(ratios), slices.Min(ratios), slices.Max(ratios))
 		}
 	}
 	return nil
@@ -114,10 +129,13 @@ func run(n, warmup int, workloads, wrappers []string, jobs int) error {
 // count runs one workload under callgrind and returns the instructions it
 // executed. asyncpreemptoff keeps the runtime from signalling its threads,
 // which valgrind serialises anyway.
-func count(bin, collector, workload, wrapper string, warmup, n int) (int64, error) {
+func count(bin, collector, gogc, workload, wrapper string, warmup, n int) (int64, error) {
 	cmd := exec.Command("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
 		bin, "-wrapper", wrapper, "-workload", workload, "-warmup", strconv.Itoa(warmup), "-n", strconv.Itoa(n), "-collector", collector)
 	cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
+	if gogc != "" {
+		cmd.Env = append(cmd.Env, "GOGC="+gogc)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -128,4 +146,13 @@ func count(bin, collector, workload, wrapper string, warmup, n int) (int64, erro
 		return 0, fmt.Errorf("%s/%s n=%d: no instruction count in valgrind's output", workload, wrapper, n)
 	}
 	return strconv.ParseInt(string(m[1]), 10, 64)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }
