@@ -290,12 +290,12 @@ var hexPairs = func() (t [512]byte) {
 
 // appendHex64 appends v as exactly 16 lower-case hex digits.
 func appendHex64(b []byte, v uint64) []byte {
-	var d [16]byte
-	for i := 14; i >= 0; i -= 2 {
-		d[i], d[i+1] = hexPairs[2*(v&0xff)], hexPairs[2*(v&0xff)+1]
-		v >>= 8
-	}
-	return append(b, d[:]...)
+	h := &hexPairs
+	return append(b,
+		h[2*(v>>56)], h[2*(v>>56)+1], h[2*(v>>48&0xff)], h[2*(v>>48&0xff)+1],
+		h[2*(v>>40&0xff)], h[2*(v>>40&0xff)+1], h[2*(v>>32&0xff)], h[2*(v>>32&0xff)+1],
+		h[2*(v>>24&0xff)], h[2*(v>>24&0xff)+1], h[2*(v>>16&0xff)], h[2*(v>>16&0xff)+1],
+		h[2*(v>>8&0xff)], h[2*(v>>8&0xff)+1], h[2*(v&0xff)], h[2*(v&0xff)+1])
 }
 
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
@@ -439,49 +439,32 @@ func appendFraction(b []byte, ns uint32) []byte {
 	if ns == 0 {
 		return append(b, 'Z')
 	}
-	var f [11]byte
-	f[0] = '.'
 	hi, lo := ns/100000, ns%100000 // 4 and 5 digits
-	f[1], f[2] = decimalPairs[2*(hi/100)], decimalPairs[2*(hi/100)+1]
-	f[3], f[4] = decimalPairs[2*(hi%100)], decimalPairs[2*(hi%100)+1]
-	f[5] = byte('0' + lo/10000)
-	lo %= 10000
-	f[6], f[7] = decimalPairs[2*(lo/100)], decimalPairs[2*(lo/100)+1]
-	f[8], f[9] = decimalPairs[2*(lo%100)], decimalPairs[2*(lo%100)+1]
-	n := 10
-	for f[n-1] == '0' {
-		n--
+	h1, h2 := hi/100, hi%100
+	l1, l2 := lo%10000/100, lo%100
+	b = append(b, '.', decimalPairs[2*h1], decimalPairs[2*h1+1], decimalPairs[2*h2], decimalPairs[2*h2+1],
+		byte('0'+lo/10000), decimalPairs[2*l1], decimalPairs[2*l1+1], decimalPairs[2*l2], decimalPairs[2*l2+1])
+	for b[len(b)-1] == '0' { // ns > 0: stops at a digit before the '.'
+		b = b[:len(b)-1]
 	}
-	f[n] = 'Z'
-	return append(b, f[:n+1]...)
+	return append(b, 'Z')
 }
 
-// appendInt appends v in decimal, two digits at a time: what
-// strconv.AppendInt does, without its generality (it runs up to three
-// times per event).
+// appendInt appends v in decimal: what strconv.AppendInt does, with the
+// values below 10 000 (most latencies in microseconds, most row counts)
+// written by fixed-size appends, which compile to plain stores.
 func appendInt(b []byte, v int64) []byte {
-	if v < 0 {
+	switch {
+	case v < 0 || v >= 10000:
 		return strconv.AppendInt(b, v, 10)
-	}
-	if v < 10 {
+	case v < 10:
 		return append(b, byte('0'+v))
+	case v < 100:
+		return append(b, decimalPairs[2*v], decimalPairs[2*v+1])
 	}
-	var d [20]byte
-	i := len(d)
-	u := uint64(v)
-	for u >= 100 {
-		q := u / 100
-		r := u - q*100
-		i -= 2
-		d[i], d[i+1] = decimalPairs[2*r], decimalPairs[2*r+1]
-		u = q
+	hi, lo := v/100, v%100
+	if hi < 10 {
+		return append(b, byte('0'+hi), decimalPairs[2*lo], decimalPairs[2*lo+1])
 	}
-	if u >= 10 {
-		i -= 2
-		d[i], d[i+1] = decimalPairs[2*u], decimalPairs[2*u+1]
-	} else {
-		i--
-		d[i] = byte('0' + u)
-	}
-	return append(b, d[i:]...)
+	return append(b, decimalPairs[2*hi], decimalPairs[2*hi+1], decimalPairs[2*lo], decimalPairs[2*lo+1])
 }

@@ -253,7 +253,7 @@ func TestEncoderTimeCache(t *testing.T) {
 // appendInt writes what strconv does, around its shortcuts and at the ends.
 func TestAppendInt(t *testing.T) {
 	vals := []int64{math.MinInt64, math.MaxInt64, -100, -10, -1}
-	for v := range int64(1200) {
+	for v := range int64(20001) {
 		vals = append(vals, v)
 	}
 	for _, v := range vals {

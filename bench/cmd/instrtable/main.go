@@ -130,7 +130,10 @@ func run(n, warmup, rounds int, gogc string, workloads, wrappers []string, jobs 
 // executed. asyncpreemptoff keeps the runtime from signalling its threads,
 // which valgrind serialises anyway.
 func count(bin, collector, gogc, workload, wrapper string, warmup, n int) (int64, error) {
-	cmd := exec.Command("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+	// fair-sched: by default valgrind lets a thread that never blocks (the
+	// workload) starve the others (the exporter's goroutine), which a real
+	// machine does not.
+	cmd := exec.Command("valgrind", "--tool=callgrind", "--fair-sched=yes", "--callgrind-out-file=/dev/null",
 		bin, "-wrapper", wrapper, "-workload", workload, "-warmup", strconv.Itoa(warmup), "-n", strconv.Itoa(n), "-collector", collector)
 	cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
 	if gogc != "" {
