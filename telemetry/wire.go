@@ -77,6 +77,9 @@ type encoder struct {
 	heads      [headCacheSize]head
 	idBase     uint64 // the first half of the last event id
 	idBaseHex  []byte // and its hex digits
+	ctr        uint64 // the second half of the last event id
+	ctrHex     [16]byte
+	ctrSet     bool
 	second     int64
 	secondText []byte // "2006-01-02T15:04:05"
 
@@ -197,7 +200,7 @@ func (enc *encoder) appendEvent(b []byte, it *item) []byte {
 		b = appendHex64(b, base)
 		enc.idBase, enc.idBaseHex = base, append(enc.idBaseHex[:0], b[len(b)-16:]...)
 	}
-	b = appendHex64(b, binary.BigEndian.Uint64(it.id[8:]))
+	b = enc.appendCounter(b, binary.BigEndian.Uint64(it.id[8:]))
 	b = append(b, `","time":"`...)
 	b = enc.appendTime(b, s.sec, s.nsec)
 	b = append(b, `","latency_us":`...)
@@ -220,6 +223,32 @@ func (enc *encoder) appendEvent(b []byte, it *item) []byte {
 		b = appendString(b, it.sql)
 	}
 	return b
+}
+
+// appendCounter appends v, an event id's counter half, as 16 hex digits.
+// The events of a batch have consecutive counters: the digits of the last
+// one are counted up in place.
+func (enc *encoder) appendCounter(b []byte, v uint64) []byte {
+	h := &enc.ctrHex
+	if enc.ctrSet && v == enc.ctr+1 {
+		for i := len(h) - 1; i >= 0; i-- {
+			switch c := h[i]; c {
+			case 'f':
+				h[i] = '0'
+				continue // carry
+			case '9':
+				h[i] = 'a'
+			default:
+				h[i] = c + 1
+			}
+			break
+		}
+	} else {
+		appendHex64(h[:0], v)
+		enc.ctrSet = true
+	}
+	enc.ctr = v
+	return append(b, h[:]...)
 }
 
 // headCacheSize is the number of event heads the encoder keeps: a direct
@@ -425,8 +454,9 @@ func appendTime(b []byte, t time.Time) []byte {
 	return appendFraction(b, uint32(t.Nanosecond()))
 }
 
-// decimalPairs holds the two decimal digits of 0 to 99.
-var decimalPairs = func() (t [200]byte) {
+// decimalPairs holds the two decimal digits of 0 to 99 (at 2x and 2x+1);
+// 256 long so that a byte index needs no bounds check.
+var decimalPairs = func() (t [256]byte) {
 	for i := range 100 {
 		t[2*i], t[2*i+1] = byte('0'+i/10), byte('0'+i%10)
 	}
@@ -440,10 +470,11 @@ func appendFraction(b []byte, ns uint32) []byte {
 		return append(b, 'Z')
 	}
 	hi, lo := ns/100000, ns%100000 // 4 and 5 digits
-	h1, h2 := hi/100, hi%100
-	l1, l2 := lo%10000/100, lo%100
-	b = append(b, '.', decimalPairs[2*h1], decimalPairs[2*h1+1], decimalPairs[2*h2], decimalPairs[2*h2+1],
-		byte('0'+lo/10000), decimalPairs[2*l1], decimalPairs[2*l1+1], decimalPairs[2*l2], decimalPairs[2*l2+1])
+	a1, a2 := digits2(hi / 100)
+	b1, b2 := digits2(hi % 100)
+	c1, c2 := digits2(lo % 10000 / 100)
+	d1, d2 := digits2(lo % 100)
+	b = append(b, '.', a1, a2, b1, b2, byte('0'+lo/10000), c1, c2, d1, d2)
 	for b[len(b)-1] == '0' { // ns > 0: stops at a digit before the '.'
 		b = b[:len(b)-1]
 	}
@@ -460,11 +491,20 @@ func appendInt(b []byte, v int64) []byte {
 	case v < 10:
 		return append(b, byte('0'+v))
 	case v < 100:
-		return append(b, decimalPairs[2*v], decimalPairs[2*v+1])
+		d1, d2 := digits2(uint32(v))
+		return append(b, d1, d2)
 	}
-	hi, lo := v/100, v%100
+	hi, lo := uint32(v)/100, uint32(v)%100
+	l1, l2 := digits2(lo)
 	if hi < 10 {
-		return append(b, byte('0'+hi), decimalPairs[2*lo], decimalPairs[2*lo+1])
+		return append(b, byte('0'+hi), l1, l2)
 	}
-	return append(b, decimalPairs[2*hi], decimalPairs[2*hi+1], decimalPairs[2*lo], decimalPairs[2*lo+1])
+	h1, h2 := digits2(hi)
+	return append(b, h1, h2, l1, l2)
+}
+
+// digits2 returns the two decimal digits of x, below 100.
+func digits2(x uint32) (byte, byte) {
+	i := uint8(2 * x)
+	return decimalPairs[i], decimalPairs[i+1]
 }

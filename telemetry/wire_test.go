@@ -330,3 +330,18 @@ func TestEncodeEventsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// The counter half of event ids, counted up in place between consecutive
+// events, reads as its hex digits across carries, jumps and the wrap.
+func TestAppendCounter(t *testing.T) {
+	enc := newEncoder(FormatJSON, false)
+	for _, start := range []uint64{0, 9, 0xf, 0x9f, 0xff, 0x19ff, 0xfffffffffffffff0, 0x0123456789abcdef} {
+		v := start
+		for i := range 300 {
+			if got, want := string(enc.appendCounter(nil, v)), fmt.Sprintf("%016x", v); got != want {
+				t.Fatalf("counter %#x (step %d from %#x) = %s", v, i, start, got)
+			}
+			v++
+		}
+	}
+}

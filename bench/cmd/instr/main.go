@@ -59,10 +59,18 @@ func run(w bench.Wrapper, workload string, warmup, n int, collector string) erro
 	if err != nil {
 		return err
 	}
+	diag := os.Getenv("SQLTEL_INSTR_GC") != "" && db.Telemetry != nil
+	var maxPending int64
 	for i := range warmup + n {
 		if err := step(int64(i)); err != nil {
 			return err
 		}
+		if diag && i%500 == 0 {
+			maxPending = max(maxPending, db.Telemetry.Stats().Pending)
+		}
+	}
+	if diag {
+		fmt.Fprintf(os.Stderr, "max pending (sampled) %d\n", maxPending)
 	}
 	if err := done(); err != nil {
 		return err
