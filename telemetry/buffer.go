@@ -17,15 +17,17 @@ import (
 // statement text, the one pointer left, lives in a side array made only when
 // first needed.
 //
-// The slots grow by doubling up to the capacity: with a collector that keeps
-// up, a few batches are all the ring ever holds, and a program with a small
-// heap would otherwise collect garbage more often for the sake of an empty
-// buffer. Growing allocates only on the way up, at most a dozen times.
+// On unix the slots are mapped memory outside the Go heap, all of the
+// capacity at once (see allocSlots). Elsewhere they are on the heap and grow
+// by doubling up to the capacity: with a collector that keeps up, a few
+// batches are all the ring ever holds, and a program with a small heap would
+// otherwise collect garbage more often for the sake of an empty buffer.
 type ring struct {
 	buf  []slot
-	max  int // capacity
-	head int // index of the oldest event
-	n    int // number of events held
+	free func() // gives buf back
+	max  int    // capacity
+	head int    // index of the oldest event
+	n    int    // number of events held
 	// pushed counts every event ever pushed. The oldest event held has the
 	// sequence number pushed-n; Flush uses sequence numbers to know when
 	// what was buffered at its call has left the buffer.
@@ -60,7 +62,21 @@ type slot struct {
 const initialSlots = 1024
 
 func newRing(capacity int) ring {
-	return ring{buf: make([]slot, min(capacity, initialSlots)), max: capacity, index: map[source]int{}, last: -1}
+	n := capacity
+	if !offHeap {
+		n = min(capacity, initialSlots)
+	}
+	buf, free := allocSlots(n)
+	return ring{buf: buf, free: free, max: capacity, index: map[source]int{}, last: -1}
+}
+
+// release gives the slots back. The ring must not be used after: the
+// exporter calls it once closed, when Record no longer pushes.
+func (r *ring) release() {
+	r.clear()
+	free := r.free
+	r.buf, r.free, r.max = nil, func() {}, 0
+	free()
 }
 
 // intern returns the position of ev's (host, system) pair.
@@ -89,7 +105,7 @@ func same(a, b string) bool {
 
 // grow doubles the slots (up to max), keeping the events in order.
 func (r *ring) grow() {
-	buf := make([]slot, min(2*len(r.buf), r.max))
+	buf, free := allocSlots(min(2*len(r.buf), r.max))
 	k := copy(buf, r.buf[r.head:r.head+min(r.n, len(r.buf)-r.head)])
 	copy(buf[k:], r.buf[:r.n-k])
 	if r.sql != nil {
@@ -98,7 +114,8 @@ func (r *ring) grow() {
 		copy(sql[k:], r.sql[:r.n-k])
 		r.sql = sql
 	}
-	r.buf, r.head = buf, 0
+	r.free()
+	r.buf, r.free, r.head = buf, free, 0
 }
 
 // push appends ev. When the ring is full it overwrites the oldest event and

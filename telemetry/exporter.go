@@ -318,6 +318,10 @@ func (e *Exporter) run() {
 		e.closed = true
 		e.mu.Unlock()
 	}
+	// Closed: Record no longer touches the slots.
+	e.mu.Lock()
+	e.ring.release()
+	e.mu.Unlock()
 	if e.transport != nil {
 		e.transport.CloseIdleConnections()
 	}

@@ -69,8 +69,11 @@ func run(w bench.Wrapper, workload string, warmup, n int, collector string) erro
 			maxPending = max(maxPending, db.Telemetry.Stats().Pending)
 		}
 	}
-	if diag {
-		fmt.Fprintf(os.Stderr, "max pending (sampled) %d\n", maxPending)
+	if os.Getenv("SQLTEL_INSTR_GC") != "" {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Fprintf(os.Stderr, "max pending (sampled) %d, live heap %d KiB, next GC at %d KiB\n", maxPending, m.HeapAlloc>>10, m.NextGC>>10)
 	}
 	if err := done(); err != nil {
 		return err
