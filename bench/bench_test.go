@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"os"
-	"strings"
 	"testing"
 )
 
@@ -44,9 +43,6 @@ func benchmarkWorkload(b *testing.B, be Backend, w Wrapper, workload string) {
 		// A short shutdown budget: what is still buffered when the
 		// benchmark ends is not worth waiting for.
 		opts = Options{Collector: c.URL, Params: []string{"telemetry_shutdown_timeout=1s"}}
-		if x := os.Getenv("ZZ_PARAMS"); x != "" {
-			opts.Params = append(opts.Params, strings.Split(x, ",")...)
-		}
 	}
 	db, err := Open(ctx, be, w, opts)
 	if err != nil {
