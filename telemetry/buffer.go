@@ -79,13 +79,9 @@ func (r *ring) release() {
 	free()
 }
 
-// intern returns the position of ev's (host, system) pair.
+// intern returns the position of ev's (host, system) pair. push checks
+// the pair the previous push used first, inline: the usual hit.
 func (r *ring) intern(host, system string) uint32 {
-	if r.last >= 0 {
-		if s := &r.sources[r.last]; same(s.host, host) && same(s.system, system) {
-			return uint32(r.last)
-		}
-	}
 	k := source{host, system}
 	i, ok := r.index[k]
 	if !ok {
@@ -124,6 +120,10 @@ func (r *ring) push(ev Event) (overwrote bool) {
 	if r.n == len(r.buf) && len(r.buf) < r.max {
 		r.grow()
 	}
+	src := uint32(r.last)
+	if r.last < 0 || !same(r.sources[r.last].host, ev.Host) || !same(r.sources[r.last].system, ev.DBSystem) {
+		src = r.intern(ev.Host, ev.DBSystem)
+	}
 	r.pushed++
 	i := r.head + r.n
 	if r.n == len(r.buf) {
@@ -142,7 +142,7 @@ func (r *ring) push(ev Event) (overwrote bool) {
 	r.buf[i] = slot{
 		sec:         ev.Time.Unix(),
 		nsec:        uint32(ev.Time.Nanosecond()),
-		source:      r.intern(ev.Host, ev.DBSystem),
+		source:      src,
 		connID:      ev.ConnID,
 		fingerprint: ev.Fingerprint,
 		latency:     ev.Latency,

@@ -57,6 +57,7 @@ type Exporter struct {
 	st        loopState
 	enc       *encoder
 	respBuf   bytes.Buffer // the last answer's body
+	headers   constHeaders
 	client    *http.Client
 	transport *http.Transport // ours, or nil when the client is the caller's
 	rnd       *rand.Rand
@@ -149,6 +150,7 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 	if cfg.Token != "" {
 		e.auth = "Bearer " + cfg.Token
 	}
+	e.headers = newConstHeaders(e.enc.contentType(), e.auth)
 	host := ""
 	if u, err := url.Parse(cfg.Endpoint); err == nil {
 		host = u.Host

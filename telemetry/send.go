@@ -91,16 +91,18 @@ func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool
 	}
 	// The keys are written in canonical form: Header.Set would
 	// canonicalize each of them again for every request.
+	// The values that are the same for every request are shared: a
+	// RoundTripper does not modify its request.
 	h := req.Header
-	h["Content-Type"] = []string{e.enc.contentType()}
+	h["Content-Type"] = e.headers.contentType
 	if gzipped {
-		h["Content-Encoding"] = []string{"gzip"}
+		h["Content-Encoding"] = e.headers.gzip
 	}
-	h["User-Agent"] = []string{version.UserAgent}
+	h["User-Agent"] = e.headers.userAgent
 	h["Sqltel-Request-Id"] = []string{b.requestID}
 	h["Sqltel-Attempt"] = []string{strconv.Itoa(b.attempts)}
-	if e.auth != "" {
-		h["Authorization"] = []string{e.auth}
+	if e.headers.auth != nil {
+		h["Authorization"] = e.headers.auth
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {
@@ -122,6 +124,19 @@ func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool
 }
 
 func errorsIsRedirect(err error) bool { return errors.Is(err, errRedirectRefused) }
+
+// constHeaders are the header values every request of an exporter sends.
+type constHeaders struct {
+	contentType, gzip, userAgent, auth []string
+}
+
+func newConstHeaders(contentType, auth string) constHeaders {
+	h := constHeaders{contentType: []string{contentType}, gzip: []string{"gzip"}, userAgent: []string{version.UserAgent}}
+	if auth != "" {
+		h.auth = []string{auth}
+	}
+	return h
+}
 
 // reqBody tells the encoder when the transport is done with a body.
 //

@@ -396,7 +396,8 @@ type response struct {
 // parseResponse parses a 2xx body. An empty body is a valid answer (every
 // event ok, no wait). ok is false when the body is not valid JSON.
 func parseResponse(body []byte) (resp response, wait time.Duration, ok bool) {
-	if len(bytes.TrimSpace(body)) == 0 {
+	switch string(bytes.TrimSpace(body)) {
+	case "", "{}": // the usual answers: every event ok, no wait
 		return response{}, 0, true
 	}
 	if err := json.Unmarshal(body, &resp); err != nil {
