@@ -483,27 +483,33 @@ func appendFraction(b []byte, ns uint32) []byte {
 }
 
 // appendInt appends v in decimal: what strconv.AppendInt does, with the
-// values below 10 000 (most latencies in microseconds, most row counts)
-// written by fixed-size appends, which compile to plain stores.
+// values below 100 000 000 (latencies in microseconds up to 100 s, row
+// counts) written two digits at a time by fixed-size appends, which compile
+// to plain stores.
 func appendInt(b []byte, v int64) []byte {
 	switch {
-	case v < 0 || v >= 10000:
+	case v < 0 || v >= 100_000_000:
 		return strconv.AppendInt(b, v, 10)
 	case v < 10:
 		return append(b, byte('0'+v))
 	case v < 100:
 		d1, d2 := digits2(uint32(v))
 		return append(b, d1, d2)
+	case v < 10_000:
+		hi, lo := uint32(v)/100, uint32(v)%100
+		l1, l2 := digits2(lo)
+		if hi < 10 {
+			return append(b, byte('0'+hi), l1, l2)
+		}
+		h1, h2 := digits2(hi)
+		return append(b, h1, h2, l1, l2)
 	}
-	hi, lo := uint32(v)/100, uint32(v)%100
-	l1, l2 := digits2(lo)
-	if hi < 10 {
-		return append(b, byte('0'+hi), l1, l2)
-	}
-	h1, h2 := digits2(hi)
-	return append(b, h1, h2, l1, l2)
+	hi, lo := uint32(v)/10_000, uint32(v)%10_000
+	b = appendInt(b, int64(hi))
+	a1, a2 := digits2(lo / 100)
+	b1, b2 := digits2(lo % 100)
+	return append(b, a1, a2, b1, b2)
 }
-
 // digits2 returns the two decimal digits of x, below 100.
 func digits2(x uint32) (byte, byte) {
 	i := uint8(2 * x)

@@ -252,9 +252,13 @@ func TestEncoderTimeCache(t *testing.T) {
 
 // appendInt writes what strconv does, around its shortcuts and at the ends.
 func TestAppendInt(t *testing.T) {
-	vals := []int64{math.MinInt64, math.MaxInt64, -100, -10, -1}
+	vals := []int64{math.MinInt64, math.MaxInt64, -100, -10, -1, 99_999_999, 100_000_000, 12_345_678, 1_000_000, 10_000_001, 5_000_050}
 	for v := range int64(20001) {
 		vals = append(vals, v)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 5000 {
+		vals = append(vals, r.Int64N(200_000_000))
 	}
 	for _, v := range vals {
 		if got, want := string(appendInt(nil, v)), strconv.FormatInt(v, 10); got != want {
