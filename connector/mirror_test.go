@@ -29,8 +29,8 @@ func TestMirrorEveryCombination(t *testing.T) {
 				t.Errorf("conn mask %05b: capability %d present = %v", mask, bit, has(w))
 			}
 		}
-		if _, ok := w.(driver.Conn); !ok {
-			t.Errorf("conn mask %05b: not a driver.Conn", mask)
+		if w == nil {
+			t.Errorf("conn mask %05b: nil driver.Conn", mask)
 		}
 		if x, ok := w.(driver.NamedValueChecker); ok && x.CheckNamedValue(nil) != errFromFake {
 			t.Errorf("conn mask %05b: CheckNamedValue not forwarded", mask)
@@ -62,8 +62,8 @@ func TestMirrorEveryCombination(t *testing.T) {
 		if cc && w.(driver.ColumnConverter).ColumnConverter(0) != fakeConverter {
 			t.Errorf("stmt mask %02b: ColumnConverter not forwarded", mask)
 		}
-		if _, ok := w.(driver.Stmt); !ok {
-			t.Errorf("stmt mask %02b: not a driver.Stmt", mask)
+		if w == nil {
+			t.Errorf("stmt mask %02b: nil driver.Stmt", mask)
 		}
 	}
 }
