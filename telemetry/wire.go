@@ -510,6 +510,7 @@ func appendInt(b []byte, v int64) []byte {
 	b1, b2 := digits2(lo % 100)
 	return append(b, a1, a2, b1, b2)
 }
+
 // digits2 returns the two decimal digits of x, below 100.
 func digits2(x uint32) (byte, byte) {
 	i := uint8(2 * x)
