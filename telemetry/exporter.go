@@ -159,6 +159,7 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 	e.rnd = rand.New(e.ids)
 	e.idBase = e.ids.Uint64()
 	e.client, e.transport = newHTTPClient(cfg.HTTPClient)
+	e.enc.fresh = e.transport == nil
 	e.runCtx, e.cancelRun = context.WithCancel(context.Background())
 	e.hooks = hooks{
 		after: func(_ waitKind, d time.Duration) <-chan time.Time { return time.After(d) },
@@ -175,7 +176,8 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 }
 
 // Record adds ev to the buffer. It never blocks on the network and does not
-// allocate; when the buffer is full the oldest event is dropped and counted
+// allocate (except, where the buffer is on the heap rather than mapped, the
+// few times it grows to its capacity); when the buffer is full the oldest event is dropped and counted
 // (Stats.Dropped.Overflow). After the exporter stopped, ev is counted in
 // Stats.Dropped.Shutdown.
 func (e *Exporter) Record(ev Event) {

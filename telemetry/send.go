@@ -80,10 +80,12 @@ type result struct {
 func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool) result {
 	// The transport may still be reading the body after the answer came
 	// (a server that answers before reading it all): the encoder must not
-	// write into it until the transport has closed it.
+	// write into it until the transport is done with it (see reqBody).
 	rb := new(reqBody)
-	e.enc.lend(rb)
-	ctx = httptrace.WithClientTrace(ctx, rb.trace())
+	if e.transport != nil {
+		e.enc.lend(rb)
+		ctx = httptrace.WithClientTrace(ctx, rb.trace())
+	}
 	// A *bytes.Reader also sets ContentLength and GetBody.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
 	if err != nil {
@@ -138,24 +140,32 @@ func newConstHeaders(contentType, auth string) constHeaders {
 	return h
 }
 
-// reqBody tells the encoder when the transport is done with a body.
+// reqBody tells the encoder when the exporter's own transport is done with
+// a body.
 //
 // The body goes to the transport as a plain *bytes.Reader, which net/http
 // knows to be in memory: it then copies headers and body into its write
 // buffer in one piece. Any other reader (one that reports its Close, say)
 // makes it flush the headers first and hand the body to
 // net.TCPConn.ReadFrom, which allocates a 32 KiB copy buffer per request.
-// So the transport's own trace hooks say when it reads the body: each
-// attempt gets a connection before it writes, and reports when it wrote.
+// So net/http's trace hooks say when it reads the body: every attempt (a
+// redirect is another) gets a connection before it writes and reports when
+// it wrote, and attempts can overlap, hence a count.
+//
+// A caller's client may have any RoundTripper, which need not call the
+// hooks and may read the body after RoundTrip returned; and net/http's
+// client closes a redirected request's body while the transport may still
+// be writing it, so its Close says nothing either. With a caller's client
+// the encoder takes fresh buffers for every request (see encoder.fresh).
 type reqBody struct {
-	writing atomic.Bool
+	writing atomic.Int32 // attempts that may still read the body
 }
 
 // trace returns the hooks that follow the attempts' writes.
 func (b *reqBody) trace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
-		GotConn:      func(httptrace.GotConnInfo) { b.writing.Store(true) },
-		WroteRequest: func(httptrace.WroteRequestInfo) { b.writing.Store(false) },
+		GotConn:      func(httptrace.GotConnInfo) { b.writing.Add(1) },
+		WroteRequest: func(httptrace.WroteRequestInfo) { b.writing.Add(-1) },
 	}
 }
 
@@ -163,4 +173,4 @@ func (b *reqBody) trace() *httptrace.ClientTrace {
 // connection was got the transport has not touched the body; an attempt
 // whose write never reports back keeps it false, which only costs fresh
 // buffers.
-func (b *reqBody) done() bool { return !b.writing.Load() }
+func (b *reqBody) done() bool { return b.writing.Load() <= 0 }

@@ -65,6 +65,9 @@ type encoder struct {
 	// still lent out. It then takes the other.
 	bufs [2]bodyBuf
 	cur  int // the set the last body was encoded into
+	// fresh: never reuse a body's buffers, for a transport that cannot say
+	// when it is done with them (a caller's HTTP client, see reqBody).
+	fresh bool
 
 	// sources is the exporter's copy of the ring's interned (host, system)
 	// pairs, which slots refer to by index; the exporter appends to it
@@ -106,7 +109,9 @@ func newEncoder(format Format, compress bool) *encoder {
 // slice is valid until the next call.
 func (enc *encoder) encode(b *batch) (body []byte, gzipped bool) {
 	bb := &enc.bufs[enc.cur]
-	if !bb.free() {
+	if enc.fresh {
+		bb.raw, bb.zbuf = nil, bytes.Buffer{}
+	} else if !bb.free() {
 		if other := &enc.bufs[enc.cur^1]; other.free() {
 			enc.cur ^= 1
 			bb = other

@@ -1,0 +1,165 @@
+package telemetry
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// asyncRT answers at once and reads the body afterwards in its own
+// goroutine, as the RoundTripper contract allows ("may do so in a separate
+// goroutine even after RoundTrip returns") -- e.g. a server that answered
+// early, on a transport that does not fire httptrace hooks.
+type asyncRT struct {
+	n     int
+	go1   chan struct{}
+	read1 chan []byte
+}
+
+func (rt *asyncRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt.n++
+	body := req.Body
+	if rt.n == 1 {
+		go func() {
+			<-rt.go1
+			b, _ := io.ReadAll(body)
+			body.Close()
+			rt.read1 <- b
+		}()
+	} else {
+		io.Copy(io.Discard, body)
+		body.Close()
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}"))}, nil
+}
+
+// A caller's RoundTripper may read and close the body after RoundTrip
+// returned: the next batch must not be encoded into it.
+func TestBodyNotReusedBeforeCallersTransportCloses(t *testing.T) {
+	rt := &asyncRT{go1: make(chan struct{}), read1: make(chan []byte, 1)}
+	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler),
+		HTTPClient: &http.Client{Transport: rt}}
+	e := newExporter(cfg, NewRegistry(), registryKey{})
+	for i := range 10 {
+		e.Record(testEvent(i))
+	}
+	b1 := e.newBatch()
+	e.st.cur = b1
+	e.attempt(context.Background(), b1)
+	for i := range 10 {
+		e.Record(testEvent(100 + i))
+	}
+	b2 := e.newBatch()
+	e.st.cur = b2
+	e.attempt(context.Background(), b2)
+	close(rt.go1)
+	got := <-rt.read1
+	if !bytes.Contains(got, []byte(b1.requestID)) {
+		t.Errorf("request 1 was sent with request 2's bytes (b2's id present: %v)", bytes.Contains(got, []byte(b2.requestID)))
+	}
+}
+
+// A same-host 307 answered before the body was read, then a 200 answered
+// early too: the first attempt's WroteRequest (its connection is closed 50 ms
+// after the redirect) clears the flag that the second attempt's GotConn set,
+// while the second attempt is still writing the body.
+func TestBodyNotReusedWhileARedirectWrites(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		t.Run(map[bool]string{true: "own transport", false: "caller's client"}[own], func(t *testing.T) {
+			testRedirectOverlap(t, own)
+		})
+	}
+}
+
+func testRedirectOverlap(t *testing.T, ownTransport bool) {
+	var nconn atomic.Int32
+	release2 := make(chan struct{})
+	got2 := make(chan []byte, 1)
+	done := make(chan struct{})
+	var conns sync.WaitGroup
+	serve := func(c net.Conn, n int32) {
+		defer conns.Done()
+		defer c.Close()
+		br := bufio.NewReader(c)
+		cl := 0
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if strings.HasPrefix(strings.ToLower(line), "content-length:") {
+				cl, _ = strconv.Atoi(strings.TrimSpace(line[len("content-length:"):]))
+			}
+			if line == "\r\n" {
+				break
+			}
+		}
+		switch n {
+		case 1:
+			io.WriteString(c, "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:1/v1/events\r\nContent-Length: 0\r\n\r\n")
+			<-done // never reads the body
+		case 2:
+			time.Sleep(100 * time.Millisecond) // answers late, still before reading the body
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+			<-release2
+			b := make([]byte, cl)
+			n, err := io.ReadFull(br, b)
+			_ = err
+			got2 <- b[:n]
+		default:
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+			io.Copy(io.Discard, br)
+		}
+	}
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		a, b := net.Pipe()
+		conns.Add(1)
+		go serve(b, nconn.Add(1))
+		return a, nil
+	}
+	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler)}
+	if !ownTransport {
+		cfg.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: dial}}
+	}
+	e := newExporter(cfg, NewRegistry(), registryKey{})
+	if ownTransport {
+		e.transport.DialContext = dial
+	}
+	for i := range 200 {
+		e.Record(testEvent(i))
+	}
+	b1 := e.newBatch()
+	e.st.cur = b1
+	e.attempt(context.Background(), b1)
+	for i := range 200 {
+		e.Record(testEvent(1000 + i))
+	}
+	b2 := e.newBatch()
+	e.st.cur = b2
+	e.attempt(context.Background(), b2)
+	close(release2)
+	// The transport may give up writing once it has its answer, so the
+	// body read may be cut short; whatever was read must be request 1's.
+	// (Under -race an overwrite is also a reported race.)
+	body := <-got2
+	if bytes.Contains(body, []byte(b2.requestID)) || bytes.Contains(body, []byte(`"conn_id":"00000000000003e8"`)) {
+		t.Errorf("attempt 2 of request 1 carried request 2's bytes: %.200s", body)
+	}
+	close(done)
+	if e.transport != nil {
+		e.transport.CloseIdleConnections()
+	} else {
+		cfg.HTTPClient.CloseIdleConnections()
+	}
+	conns.Wait()
+}
