@@ -50,18 +50,7 @@ func TestBodyNotReusedBeforeCallersTransportCloses(t *testing.T) {
 	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler),
 		HTTPClient: &http.Client{Transport: rt}}
 	e := newExporter(cfg, NewRegistry(), registryKey{})
-	for i := range 10 {
-		e.Record(testEvent(i))
-	}
-	b1 := e.newBatch()
-	e.st.cur = b1
-	e.attempt(context.Background(), b1)
-	for i := range 10 {
-		e.Record(testEvent(100 + i))
-	}
-	b2 := e.newBatch()
-	e.st.cur = b2
-	e.attempt(context.Background(), b2)
+	b1, b2 := sendTwoBatches(e, 10, 100)
 	close(rt.go1)
 	got := <-rt.read1
 	if !bytes.Contains(got, []byte(b1.requestID)) {
@@ -135,18 +124,7 @@ func testRedirectOverlap(t *testing.T, ownTransport bool) {
 	if ownTransport {
 		e.transport.DialContext = dial
 	}
-	for i := range 200 {
-		e.Record(testEvent(i))
-	}
-	b1 := e.newBatch()
-	e.st.cur = b1
-	e.attempt(context.Background(), b1)
-	for i := range 200 {
-		e.Record(testEvent(1000 + i))
-	}
-	b2 := e.newBatch()
-	e.st.cur = b2
-	e.attempt(context.Background(), b2)
+	_, b2 := sendTwoBatches(e, 200, 1000)
 	close(release2)
 	// The transport may give up writing once it has its answer, so the
 	// body read may be cut short; whatever was read must be request 1's.
@@ -162,4 +140,19 @@ func testRedirectOverlap(t *testing.T, ownTransport bool) {
 		cfg.HTTPClient.CloseIdleConnections()
 	}
 	conns.Wait()
+}
+
+// sendTwoBatches sends a batch of n events, then at once a second one whose
+// connection ids start at second, as the exporter's goroutine would.
+func sendTwoBatches(e *Exporter, n, second int) (b1, b2 *batch) {
+	send := func(from int) *batch {
+		for i := range n {
+			e.Record(testEvent(from + i))
+		}
+		b := e.newBatch()
+		e.st.cur = b
+		e.attempt(context.Background(), b)
+		return b
+	}
+	return send(0), send(second)
 }
