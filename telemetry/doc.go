@@ -57,9 +57,11 @@
 // stmt_kind, fingerprint, total_us, rows and error are omitted when empty, 0,
 // 0, -1 and empty. created_at and the body are identical across the attempts of a
 // request. The session id is random per registry (so per process for
-// Default) and rotated every 24 hours. An event gets its random 128-bit id
-// when the exporter takes it out of the buffer into a batch, and keeps it
-// across every retry, so that the collector can de-duplicate by event id.
+// Default) and rotated every 24 hours. An event gets its 128-bit id (a
+// random half drawn once per exporter and a counter) when the exporter takes
+// it out of the buffer into a batch, and keeps it across every retry, so that
+// the collector can de-duplicate by event id. Field order within an event is
+// not part of the format.
 //
 // With FormatNDJSON the body has one line per event: the event object above
 // with "request_id", "created_at" and "client" folded into it.
