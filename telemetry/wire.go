@@ -85,7 +85,6 @@ type encoder struct {
 	ctrSet     bool
 	second     int64
 	secondText []byte // "2006-01-02T15:04:05"
-
 }
 
 // bodyBuf is one set of body buffers.
