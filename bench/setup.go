@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 
 	"github.com/XSAM/otelsql"
@@ -350,4 +351,18 @@ func serveSink() error {
 	fmt.Println(srv.URL)
 	io.Copy(io.Discard, os.Stdin)
 	return nil
+}
+
+// Median returns the median of xs (0 for none), for the tables' figures.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -164,27 +164,6 @@ func (r *ring) push(ev Event) (overwrote bool) {
 	return overwrote
 }
 
-// event rebuilds the Event an item holds, given the ring's sources.
-func (it *item) event(sources []source) Event {
-	s := &it.s
-	src := sources[s.source]
-	return Event{
-		Time:        time.Unix(s.sec, int64(s.nsec)).UTC(),
-		Host:        src.host,
-		DBSystem:    src.system,
-		ConnID:      s.connID,
-		Fingerprint: s.fingerprint,
-		Latency:     s.latency,
-		Total:       s.total,
-		Rows:        s.rows,
-		Op:          s.op,
-		Kind:        s.kind,
-		Err:         s.err,
-		InTx:        s.inTx,
-		SQL:         it.sql,
-	}
-}
-
 // headSeq returns the sequence number of the oldest event held (or of the
 // next one pushed when empty).
 func (r *ring) headSeq() uint64 { return r.pushed - uint64(r.n) }

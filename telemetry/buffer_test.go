@@ -118,3 +118,25 @@ func TestRingTimeRange(t *testing.T) {
 		}
 	}
 }
+
+// event rebuilds the Event an item holds, given the ring's sources (the
+// exporter never needs it: it encodes from the slot).
+func (it *item) event(sources []source) Event {
+	s := &it.s
+	src := sources[s.source]
+	return Event{
+		Time:        time.Unix(s.sec, int64(s.nsec)).UTC(),
+		Host:        src.host,
+		DBSystem:    src.system,
+		ConnID:      s.connID,
+		Fingerprint: s.fingerprint,
+		Latency:     s.latency,
+		Total:       s.total,
+		Rows:        s.rows,
+		Op:          s.op,
+		Kind:        s.kind,
+		Err:         s.err,
+		InTx:        s.inTx,
+		SQL:         it.sql,
+	}
+}

@@ -509,12 +509,8 @@ func TestLastReleaseFlushes(t *testing.T) {
 }
 
 func TestLastReleaseHangingCollector(t *testing.T) {
-	stuck := make(chan struct{})
-	defer close(stuck)
-	c := newCollector(t, func(int, captured) reply {
-		<-stuck
-		return reply{status: 200}
-	})
+	c, unstick := newHangingCollector(t)
+	defer unstick()
 	cfg := testConfig(c)
 	cfg.ShutdownTimeout = 300 * time.Millisecond
 	h := start(t, cfg)
@@ -554,11 +550,7 @@ func TestLastReleaseDuringLongRetryAfter(t *testing.T) {
 }
 
 func TestNonLastReleaseReturnsAtOnce(t *testing.T) {
-	stuck := make(chan struct{})
-	c := newCollector(t, func(int, captured) reply {
-		<-stuck
-		return reply{status: 200}
-	})
+	c, unstick := newHangingCollector(t)
 	cfg := testConfig(c)
 	cfg.ShutdownTimeout = time.Hour // a Release that waited on the collector would hang
 	h := start(t, cfg)
@@ -582,7 +574,7 @@ func TestNonLastReleaseReturnsAtOnce(t *testing.T) {
 	if s := h.exp.Stats(); s.Pending != 4 {
 		t.Errorf("Pending = %d after a non-last Release, want 4 (still running)", s.Pending)
 	}
-	close(stuck)
+	unstick()
 	if s := h.release(t); s.Delivered != 4 {
 		t.Errorf("stats = %+v", s)
 	}
@@ -761,12 +753,8 @@ func TestPanicRecovered(t *testing.T) {
 }
 
 func TestFlushBoundedByContext(t *testing.T) {
-	stuck := make(chan struct{})
-	defer close(stuck)
-	c := newCollector(t, func(int, captured) reply {
-		<-stuck
-		return reply{status: 200}
-	})
+	c, unstick := newHangingCollector(t)
+	defer unstick()
 	cfg := testConfig(c)
 	cfg.ShutdownTimeout = 100 * time.Millisecond
 	h := start(t, cfg)

@@ -59,6 +59,18 @@ type collector struct {
 	arrived chan struct{}
 }
 
+// newHangingCollector returns a collector that holds every request
+// unanswered until unstick is called (once).
+func newHangingCollector(t *testing.T) (c *collector, unstick func()) {
+	t.Helper()
+	stuck := make(chan struct{})
+	c = newCollector(t, func(int, captured) reply {
+		<-stuck
+		return reply{status: 200}
+	})
+	return c, func() { close(stuck) }
+}
+
 func newCollector(t *testing.T, respond func(n int, c captured) reply) *collector {
 	t.Helper()
 	c := &collector{t: t, respond: respond, arrived: make(chan struct{}, 1000)}

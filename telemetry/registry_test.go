@@ -66,12 +66,8 @@ func TestRegistrySharing(t *testing.T) {
 }
 
 func TestRegistryShutdownReportsLoss(t *testing.T) {
-	stuck := make(chan struct{})
-	defer close(stuck)
-	c := newCollector(t, func(int, captured) reply {
-		<-stuck
-		return reply{status: 200}
-	})
+	c, unstick := newHangingCollector(t)
+	defer unstick()
 	r := NewRegistry()
 	e, _ := r.Acquire(Config{Endpoint: c.URL, BatchSize: 1, FlushInterval: time.Hour, ShutdownTimeout: time.Hour, Logger: quiet})
 	e.Record(testEvent(1))

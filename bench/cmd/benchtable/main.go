@@ -115,12 +115,12 @@ func run(out io.Writer, rounds int, benchtime string, micro bool, backendList st
 				for i := range rs {
 					rr = append(rr, rs[i].ns/raw[i].ns)
 				}
-				ratio := median(rr)
-				da := median(field(rs, allocsOf)) - median(field(raw, allocsOf))
+				ratio := bench.Median(rr)
+				da := bench.Median(field(rs, allocsOf)) - bench.Median(field(raw, allocsOf))
 				ratios[key], allocDelta[key] = ratio, da
 				fmt.Fprintf(out, "| %s | %s | %s | %.0f | %.3f [%.2f–%.2f] | %.0f | %.0f | %+.0f |\n",
-					be, wl, w, median(field(rs, nsOf)), ratio, slices.Min(rr), slices.Max(rr),
-					median(field(rs, bytesOf)), median(field(rs, allocsOf)), da)
+					be, wl, w, bench.Median(field(rs, nsOf)), ratio, slices.Min(rr), slices.Max(rr),
+					bench.Median(field(rs, bytesOf)), bench.Median(field(rs, allocsOf)), da)
 			}
 		}
 	}
@@ -138,10 +138,10 @@ func run(out io.Writer, rounds int, benchtime string, micro bool, backendList st
 			rs := m[name]
 			var other []string
 			for _, u := range sortedKeys(rs[0].extra) {
-				other = append(other, fmt.Sprintf("%.0f %s", median(extraOf(rs, u)), u))
+				other = append(other, fmt.Sprintf("%.0f %s", bench.Median(extraOf(rs, u)), u))
 			}
 			fmt.Fprintf(out, "| %s | %.1f | %.0f | %.0f | %s |\n", name,
-				median(field(rs, nsOf)), median(field(rs, bytesOf)), median(field(rs, allocsOf)), strings.Join(other, ", "))
+				bench.Median(field(rs, nsOf)), bench.Median(field(rs, bytesOf)), bench.Median(field(rs, allocsOf)), strings.Join(other, ", "))
 		}
 	}
 
@@ -177,15 +177,15 @@ func run(out io.Writer, rounds int, benchtime string, micro bool, backendList st
 	}
 	if micro {
 		if rs := m["telemetry BenchmarkRecord"]; rs != nil {
-			ns, al := median(field(rs, nsOf)), median(field(rs, allocsOf))
+			ns, al := bench.Median(field(rs, nsOf)), bench.Median(field(rs, allocsOf))
 			budget("record ≤ 150 ns, 0 allocs", fmt.Sprintf("%.1f ns, %.0f allocs", ns, al), ns <= 150 && al == 0)
 		}
 		if rs := m["sqlfp BenchmarkFingerprint/200B"]; rs != nil {
-			ns, al := median(field(rs, nsOf)), median(field(rs, allocsOf))
+			ns, al := bench.Median(field(rs, nsOf)), bench.Median(field(rs, allocsOf))
 			budget("fingerprint of 200 B ≤ 400 ns, 0 allocs", fmt.Sprintf("%.1f ns, %.0f allocs", ns, al), ns <= 400 && al == 0)
 		}
 		if rs := m["telemetry BenchmarkEncodeGzip"]; rs != nil {
-			eps := median(extraOf(rs, "events/s"))
+			eps := bench.Median(extraOf(rs, "events/s"))
 			budget("encode+gzip ≥ 200 000 events/s on one core", fmt.Sprintf("%.0f events/s", eps), eps >= 200000)
 		}
 	}
@@ -303,19 +303,6 @@ func extraOf(rs []result, unit string) []float64 {
 		}
 	}
 	return out
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -120,7 +120,7 @@ func run(n, warmup, rounds int, gogc string, workloads, wrappers []string, jobs 
 				its = append(its, per(w, r))
 				ratios = append(ratios, per(w, r)/per(wrappers[0], r))
 			}
-			fmt.Printf("| %s | %s | %.0f | %.3f [%.3f–%.3f] |\n", wl, w, median(its), median(ratios), slices.Min(ratios), slices.Max(ratios))
+			fmt.Printf("| %s | %s | %.0f | %.3f [%.3f–%.3f] |\n", wl, w, bench.Median(its), bench.Median(ratios), slices.Min(ratios), slices.Max(ratios))
 		}
 	}
 	return nil
@@ -149,13 +149,4 @@ func count(bin, collector, gogc, workload, wrapper string, warmup, n int) (int64
 		return 0, fmt.Errorf("%s/%s n=%d: no instruction count in valgrind's output", workload, wrapper, n)
 	}
 	return strconv.ParseInt(string(m[1]), 10, 64)
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
 }
