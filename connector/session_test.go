@@ -43,7 +43,7 @@ func TestCloseReleasesOnce(t *testing.T) {
 func TestStmtIDCache(t *testing.T) {
 	s := &session{c: &Connector{now: time.Now}, active: true}
 	queries := []string{"select 1", "SELECT 2", "insert into t values (?)", "update t set a = 1",
-		"delete from t", "create table u (a int)", "", strings.Repeat("select 1", 1)}
+		"delete from t", "create table u (a int)", "", strings.Clone("select 1")}
 	for range 3 {
 		for _, q := range queries {
 			want := stmtID{fp: sqlfp.Fingerprint(q), kind: sqlfp.Kind(q)}

@@ -58,19 +58,16 @@ func TestBodyNotReusedBeforeCallersTransportCloses(t *testing.T) {
 	}
 }
 
-// A same-host 307 answered before the body was read, then a 200 answered
-// early too: the first attempt's WroteRequest (its connection is closed 50 ms
-// after the redirect) clears the flag that the second attempt's GotConn set,
-// while the second attempt is still writing the body.
+// A caller's client that follows a same-host 307 answered before the body
+// was read, then gets a 200 answered early too, while the second attempt is
+// still writing the body: the next batch must not be encoded into it. (It
+// raced while buffers were reused with a caller's client. With the
+// exporter's own transport the scenario does not arise on go1.26: the body
+// fits the write buffer, so the write is reported before an answer can come,
+// and net/http waits for the first attempt's write before following the
+// redirect.)
 func TestBodyNotReusedWhileARedirectWrites(t *testing.T) {
-	for _, own := range []bool{true, false} {
-		t.Run(map[bool]string{true: "own transport", false: "caller's client"}[own], func(t *testing.T) {
-			testRedirectOverlap(t, own)
-		})
-	}
-}
 
-func testRedirectOverlap(t *testing.T, ownTransport bool) {
 	var nconn atomic.Int32
 	release2 := make(chan struct{})
 	got2 := make(chan []byte, 1)
@@ -116,14 +113,9 @@ func testRedirectOverlap(t *testing.T, ownTransport bool) {
 		go serve(b, nconn.Add(1))
 		return a, nil
 	}
-	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler)}
-	if !ownTransport {
-		cfg.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: dial}}
-	}
+	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler),
+		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dial}}}
 	e := newExporter(cfg, NewRegistry(), registryKey{})
-	if ownTransport {
-		e.transport.DialContext = dial
-	}
 	_, b2 := sendTwoBatches(e, 200, 1000)
 	close(release2)
 	// The transport may give up writing once it has its answer, so the
@@ -134,11 +126,7 @@ func testRedirectOverlap(t *testing.T, ownTransport bool) {
 		t.Errorf("attempt 2 of request 1 carried request 2's bytes: %.200s", body)
 	}
 	close(done)
-	if e.transport != nil {
-		e.transport.CloseIdleConnections()
-	} else {
-		cfg.HTTPClient.CloseIdleConnections()
-	}
+	cfg.HTTPClient.CloseIdleConnections()
 	conns.Wait()
 }
 

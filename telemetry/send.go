@@ -150,7 +150,9 @@ func newConstHeaders(contentType, auth string) constHeaders {
 // net.TCPConn.ReadFrom, which allocates a 32 KiB copy buffer per request.
 // So net/http's trace hooks say when it reads the body: every attempt (a
 // redirect is another) gets a connection before it writes and reports when
-// it wrote, and attempts can overlap, hence a count.
+// it wrote. A count rather than a flag keeps attempts apart should they
+// overlap (net/http on go1.26 waits for one attempt's write before the
+// next; nothing in its contract promises that).
 //
 // A caller's client may have any RoundTripper, which need not call the
 // hooks and may read the body after RoundTrip returned; and net/http's

@@ -321,10 +321,13 @@ func TestEncodeEventsRoundTrip(t *testing.T) {
 		}
 		want[i]["id"] = fmt.Sprintf("%x", b.items[i].id)
 	}
-	// Another batch first, so that the caches hold what the buffers held.
+	// A brand-new encoder (cold caches, the same sources), then enc after
+	// another batch (caches full of other entries), then enc again (warm).
+	cold := newEncoder(FormatJSON, false)
+	cold.sources = enc.sources
 	enc.encode(testBatch(enc, 300))
-	for range 2 { // the second time from a warm cache
-		body, _ := enc.encode(b)
+	for _, e := range []*encoder{cold, enc, enc} {
+		body, _ := e.encode(b)
 		var env envelope
 		if err := json.Unmarshal(body, &env); err != nil {
 			t.Fatalf("body is not JSON: %v", err)

@@ -57,7 +57,7 @@ func FuzzNormalize(f *testing.F) {
 	f.Add(uint8(3), "'' OR 1=1 --", int64(999999))
 	f.Add(uint8(4), "\\'", int64(7))
 	f.Add(uint8(5), `a"b`, int64(42))
-	f.Add(uint8(6), "$body", int64(3))
+	f.Add(uint8(6), "x$y", int64(3))
 	f.Add(uint8(7), "\x00\xff", int64(1<<62))
 	f.Fuzz(func(t *testing.T, which uint8, body string, num int64) {
 		tmpl := normalizeTemplates[int(which)%len(normalizeTemplates)]
