@@ -36,8 +36,12 @@ func category(err error) telemetry.ErrCategory {
 			return telemetry.ErrBadConn
 		}
 	}
-	var coder interface{ Code() int }
-	if errors.As(err, &coder) {
+	// errors.AsType rather than As: As's target would escape to the heap,
+	// an allocation for every failed statement.
+	if coder, ok := errors.AsType[interface {
+		error
+		Code() int
+	}](err); ok {
 		// SQLite's primary result codes are the low byte of the extended code.
 		switch coder.Code() & 0xff {
 		case 19: // SQLITE_CONSTRAINT
@@ -55,8 +59,10 @@ func category(err error) telemetry.ErrCategory {
 // SQLState() string method (pgx, lib/pq) or an exported SQLState field of
 // type string or [5]byte (go-sql-driver/mysql), so no driver is imported.
 func sqlState(err error) string {
-	var st interface{ SQLState() string }
-	if errors.As(err, &st) {
+	if st, ok := errors.AsType[interface {
+		error
+		SQLState() string
+	}](err); ok {
 		return st.SQLState()
 	}
 	for e := err; e != nil; e = errors.Unwrap(e) {

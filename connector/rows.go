@@ -46,8 +46,9 @@ func newRows(ri driver.Rows, c *conn, op telemetry.Op, query string, id stmtID, 
 	r := &c.spare
 	if c.spareBusy {
 		r = new(rows)
+	} else {
+		c.spareBusy = true
 	}
-	c.spareBusy = c.spareBusy || r == &c.spare
 	*r = rows{inner: ri, c: c, op: op, query: query, id: id, start: start, latency: c.s.c.since(start)}
 	return r
 }

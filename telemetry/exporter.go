@@ -546,8 +546,20 @@ func (e *Exporter) flushSatisfied(target uint64) bool {
 	if head < target {
 		return false
 	}
-	for _, it := range e.held() {
-		if it.seq < target {
+	st := &e.st
+	below := func(items []item) bool {
+		for i := range items {
+			if items[i].seq < target {
+				return true
+			}
+		}
+		return false
+	}
+	if st.cur != nil && below(st.cur.items) || below(st.retryQ) {
+		return false
+	}
+	for _, b := range st.queue {
+		if below(b.items) {
 			return false
 		}
 	}
@@ -716,11 +728,9 @@ func (e *Exporter) delivered(b *batch, res result) {
 		}
 		it := &b.items[i]
 		r := resultOK
-		if results != nil {
-			hex.Encode(idbuf[:], it.id[:])
-			if v, found := results[string(idbuf[:])]; found {
-				r = v
-			}
+		hex.Encode(idbuf[:], it.id[:])
+		if v, found := results[string(idbuf[:])]; found {
+			r = v
 		}
 		switch r {
 		case resultRetry:
