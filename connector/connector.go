@@ -118,9 +118,12 @@ func (c *Connector) Driver() driver.Driver { return c.inner.Driver() }
 // for at most the flag fetch timeout and half of what is left of ctx, so the
 // statement that opened the connection keeps time to run.
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.cfg.mode == ModeOff {
+		return c.inner.Connect(ctx)
+	}
 	start := c.now()
 	ci, err := c.inner.Connect(ctx)
-	if err != nil || c.cfg.mode == ModeOff {
+	if err != nil {
 		return ci, err
 	}
 	latency := c.since(start)

@@ -36,7 +36,6 @@ type Exporter struct {
 	refs      int // guarded by reg.mu
 	batchSize int
 	url       string
-	auth      string // "Bearer <token>" or ""
 	log       *slog.Logger
 
 	mu     sync.Mutex // guards ring, inHand, stats and closed
@@ -147,10 +146,11 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 		enc:       newEncoder(cfg.Format, cfg.Compression.gzip(cfg.Endpoint)),
 		ids:       rand.NewChaCha8(seed),
 	}
+	auth := "" // "Bearer <token>"
 	if cfg.Token != "" {
-		e.auth = "Bearer " + cfg.Token
+		auth = "Bearer " + cfg.Token
 	}
-	e.headers = newConstHeaders(e.enc.contentType(), e.auth)
+	e.headers = newConstHeaders(e.enc.contentType(), auth)
 	host := ""
 	if u, err := url.Parse(cfg.Endpoint); err == nil {
 		host = u.Host
