@@ -37,6 +37,11 @@ import (
 // PostgreSQL benchmarks use; they are skipped when it is empty.
 const PostgresEnv = "SQLTEL_BENCH_POSTGRES_DSN"
 
+// OnParamsEnv names the environment variable whose DSN parameters
+// ("telemetry_batch_size=500&telemetry_gzip=true") the on wrapper adds to
+// its defaults, to compare exporter settings with the same benchmarks.
+const OnParamsEnv = "SQLTEL_BENCH_ON_PARAMS"
+
 // Wrapper names what sits between database/sql and the driver.
 type Wrapper string
 
@@ -148,6 +153,9 @@ func Open(ctx context.Context, b Backend, w Wrapper, opts Options) (*DB, error) 
 			return nil, errors.New("bench: the on wrapper needs a collector")
 		}
 		params := append([]string{"telemetry=on", "telemetry_endpoint=" + url.QueryEscape(opts.Collector)}, opts.Params...)
+		if x := os.Getenv(OnParamsEnv); x != "" {
+			params = append(params, strings.Split(x, "&")...)
+		}
 		tc, err = sqltel.NewConnector(b.Driver, withParams(b.DSN, params),
 			// A cache and registry of its own, so that one DB's exporter
 			// never outlives it; no environment opt-out, so that a

@@ -53,3 +53,52 @@ func TestStmtIDCache(t *testing.T) {
 		}
 	}
 }
+
+// With the real clock an operation's start is the anchor plus monotonic
+// time: it must read as time.Now would, keep a monotonic reading (latencies
+// come from it), and take a fresh anchor once the old one is anchorAge old.
+func TestSessionNowAnchored(t *testing.T) {
+	s := &session{c: &Connector{now: time.Now, realClock: true}, active: true}
+	before := time.Now()
+	got := s.now()
+	after := time.Now()
+	if got.Before(before) || got.After(after) {
+		t.Fatalf("first now() = %v, not within [%v, %v]", got, before, after)
+	}
+	first := s.anchor
+	if first.IsZero() {
+		t.Fatal("first now() took no anchor")
+	}
+	for range 100 {
+		before := time.Now()
+		got := s.now()
+		after := time.Now()
+		// Wall times within a millisecond: the anchor is less than a second
+		// old, and the wall clock cannot drift that far from it meanwhile.
+		if got.Round(0).Before(before.Round(0).Add(-time.Millisecond)) || got.Round(0).After(after.Round(0).Add(time.Millisecond)) {
+			t.Fatalf("now() wall time %v, not within [%v, %v]", got.Round(0), before.Round(0), after.Round(0))
+		}
+		if got == got.Round(0) {
+			t.Fatalf("now() = %v has no monotonic reading", got)
+		}
+		if got.Before(before) || got.After(after) {
+			t.Fatalf("now() = %v, not within [%v, %v] on the monotonic clock", got, before, after)
+		}
+	}
+	if s.anchor != first {
+		t.Fatalf("anchor changed within %v", anchorAge)
+	}
+	// An old anchor is replaced by a fresh reading.
+	s.anchor = time.Now().Add(-anchorAge)
+	old := s.anchor
+	got = s.now()
+	if s.anchor == old || got != s.anchor {
+		t.Errorf("now() with an anchor %v old = %v, anchor %v; want a fresh anchor", anchorAge, got, s.anchor)
+	}
+	// An injected clock is read as it is.
+	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s = &session{c: &Connector{now: func() time.Time { return fixed }}, active: true}
+	if got := s.now(); !got.Equal(fixed) {
+		t.Errorf("now() with an injected clock = %v, want %v", got, fixed)
+	}
+}

@@ -38,7 +38,7 @@ func (f Format) String() string {
 // Defaults applied to the zero values of Config.
 const (
 	DefaultBufferSize      = 10000
-	DefaultBatchSize       = 200
+	DefaultBatchSize       = 1000
 	DefaultFlushInterval   = 10 * time.Second
 	DefaultShutdownTimeout = 5 * time.Second
 )
@@ -67,8 +67,9 @@ type Config struct {
 	// BufferSize bounds the events waiting to be sent (default 10 000).
 	// When it is full, the oldest event is dropped and counted.
 	BufferSize int
-	// BatchSize is the most events per request (default 200). A send starts
-	// as soon as this many events are buffered.
+	// BatchSize is the most events per request (default 1 000, or
+	// BufferSize when that is smaller). A send starts as soon as this many
+	// events are buffered.
 	BatchSize int
 	// FlushInterval is the longest an event waits before a send is started
 	// (default 10 s). The first interval is jittered.
@@ -199,7 +200,9 @@ func (c Config) withDefaults() Config {
 		c.BufferSize = DefaultBufferSize
 	}
 	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
+		// A buffer set smaller than the default batch still works
+		// alone: batches are then the whole buffer.
+		c.BatchSize = min(DefaultBatchSize, c.BufferSize)
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = DefaultFlushInterval

@@ -65,11 +65,23 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 
 func TestWithDefaults(t *testing.T) {
 	c := Config{Endpoint: "https://x/"}.withDefaults()
-	if c.BufferSize != 10000 || c.BatchSize != 200 || c.FlushInterval != 10*time.Second ||
+	if c.BufferSize != 10000 || c.BatchSize != 1000 || c.FlushInterval != 10*time.Second ||
 		c.ShutdownTimeout != 5*time.Second || c.Logger == nil || c.Clock == nil {
 		t.Errorf("withDefaults() = %+v", c)
 	}
 	if got := c.eventsURL(); got != "https://x/v1/events" {
 		t.Errorf("eventsURL() = %q", got)
+	}
+	// A buffer smaller than the default batch, with no batch size: valid,
+	// and a batch is the whole buffer.
+	small := Config{Endpoint: "https://x/", BufferSize: 300}
+	if err := small.Validate(); err != nil {
+		t.Errorf("Validate(BufferSize 300) = %v", err)
+	}
+	if got := small.withDefaults().BatchSize; got != 300 {
+		t.Errorf("withDefaults(BufferSize 300).BatchSize = %d, want 300", got)
+	}
+	if err := (Config{Endpoint: "https://x/", BufferSize: 300, BatchSize: 301}).Validate(); err == nil {
+		t.Error("Validate(BufferSize 300, BatchSize 301) = nil, want an error")
 	}
 }

@@ -151,14 +151,14 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 		auth = "Bearer " + cfg.Token
 	}
 	e.headers = newConstHeaders(e.enc.contentType(), auth)
-	host := ""
+	host, tls := "", true
 	if u, err := url.Parse(cfg.Endpoint); err == nil {
-		host = u.Host
+		host, tls = u.Host, u.Scheme != "http"
 	}
 	e.log = cfg.Logger.With("component", "sqltel/telemetry", "collector", host)
 	e.rnd = rand.New(e.ids)
 	e.idBase = e.ids.Uint64()
-	e.client, e.transport = newHTTPClient(cfg.HTTPClient)
+	e.client, e.transport = newHTTPClient(cfg.HTTPClient, tls)
 	e.enc.fresh = e.transport == nil
 	e.runCtx, e.cancelRun = context.WithCancel(context.Background())
 	e.hooks = hooks{

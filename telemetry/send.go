@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
@@ -20,12 +21,13 @@ import (
 // ends with it is rejected, not retried.
 var errRedirectRefused = errors.New("telemetry: redirect refused")
 
-// writeBufferSize is the exporter's own transport's write buffer.
-const writeBufferSize = 128 << 10
+// tlsWriteBufferSize is the write buffer of the exporter's own transport
+// for an https endpoint.
+const tlsWriteBufferSize = 64 << 10
 
 // newHTTPClient returns the client requests are sent with, and the
 // transport the exporter owns (nil when the caller supplied the client).
-func newHTTPClient(c *http.Client) (*http.Client, *http.Transport) {
+func newHTTPClient(c *http.Client, tls bool) (*http.Client, *http.Transport) {
 	if c != nil {
 		cp := *c // copy: the caller's client keeps its own policy
 		cp.CheckRedirect = redirectPolicy(c.CheckRedirect)
@@ -37,12 +39,20 @@ func newHTTPClient(c *http.Client) (*http.Client, *http.Transport) {
 	} else {
 		tr = &http.Transport{Proxy: http.ProxyFromEnvironment}
 	}
-	// A body larger than the connection's write buffer goes through
-	// net.TCPConn.ReadFrom, which allocates a 32 KiB copy buffer for every
-	// request. A buffer that holds a whole default batch (about 60 KB
-	// uncompressed) keeps that off the steady state; it is allocated once
-	// per kept-alive connection, and the exporter keeps one.
-	tr.WriteBufferSize = writeBufferSize
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	// The part of a body beyond the write buffer is written by bodyConn as
+	// it is, so over plain http net/http's default 4 KiB buffer costs
+	// nothing per request and little memory. Over TLS net/http writes to
+	// the tls.Conn above bodyConn, whose copy allocates 32 KiB per request
+	// for a body over the buffer: a default batch gzipped (about 40 KB)
+	// fits in 64 KiB. (HTTP/2 has buffers of its own.)
+	tr.DialContext = bodyDialer(dial)
+	if tls {
+		tr.WriteBufferSize = tlsWriteBufferSize
+	}
 	return &http.Client{Transport: tr, CheckRedirect: redirectPolicy(nil)}, tr
 }
 
