@@ -77,5 +77,10 @@ func benchmarkWorkload(b *testing.B, be Backend, w Wrapper, workload string) {
 		if got, want := st.Recorded-before, uint64(i-1)*uint64(StatementsPerStep(workload)); got != want {
 			b.Errorf("recorded %d events for %d steps, want %d", got, i-1, want)
 		}
+		// An exporter that fell behind and dropped events would have been
+		// measured doing less than its work.
+		if d := st.Dropped.Total(); d != 0 {
+			b.Errorf("the exporter dropped %d events (%+v): the figure leaves their cost out", d, st.Dropped)
+		}
 	}
 }
