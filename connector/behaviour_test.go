@@ -232,6 +232,16 @@ func TestEventsOnSQLite(t *testing.T) {
 	if evs := rec.all(); len(evs) != 1 || evs[0].Kind != telemetry.KindDDL || evs[0].Rows != -1 {
 		t.Errorf("DDL event = %+v, want kind DDL and no row count", evs)
 	}
+	// Nor after the other statements that change nothing: changes() still
+	// says 3 after this insert.
+	mustExec(t, db, "insert into u values (1), (2), (3)")
+	for _, q := range []string{"pragma user_version = 7", "savepoint s1", "release s1", "analyze"} {
+		rec.reset()
+		mustExec(t, db, q)
+		if evs := rec.all(); len(evs) != 1 || evs[0].Kind != telemetry.KindOther || evs[0].Rows != -1 {
+			t.Errorf("%q event = %+v, want kind OTHER and no row count", q, evs)
+		}
+	}
 	fa, fb := evs0[0].Fingerprint, evs0[2].Fingerprint
 	if fa != fb {
 		t.Errorf("inserts differing only in literals have fingerprints %x and %x", fa, fb)

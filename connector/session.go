@@ -142,7 +142,7 @@ func (s *session) recordExec(op telemetry.Op, query string, id stmtID, start tim
 		id = s.newStmtID(query)
 	}
 	rows := int64(-1)
-	if err == nil && res != nil && hasRowCount(id.kind) {
+	if err == nil && res != nil && s.hasRowCount(id.kind) {
 		if n, rerr := res.RowsAffected(); rerr == nil {
 			rows = n
 		}
@@ -203,12 +203,17 @@ func (s *session) recordRows(r *rows, total time.Duration, err error, inTx bool)
 }
 
 // hasRowCount reports whether an exec's RowsAffected means something for
-// its statement kind: only DML's does; after DDL, SQLite's changes() still
-// holds the previous statement's count.
-func hasRowCount(k telemetry.Kind) bool {
+// its statement kind. DML's does, and so does that of other statements on
+// most systems (PostgreSQL's MERGE and COPY, say). DDL's does not: SQLite's
+// changes() still holds the previous statement's count after it, and
+// likewise after PRAGMA, SAVEPOINT, RELEASE, ANALYZE or VACUUM, so on
+// SQLite only DML's counts.
+func (s *session) hasRowCount(k telemetry.Kind) bool {
 	switch k {
-	case telemetry.KindInsert, telemetry.KindUpdate, telemetry.KindDelete, telemetry.KindOther:
+	case telemetry.KindInsert, telemetry.KindUpdate, telemetry.KindDelete:
 		return true
+	case telemetry.KindOther:
+		return s.dbSystem != "sqlite"
 	}
 	return false
 }

@@ -168,23 +168,44 @@ func (r *ring) push(ev Event) (overwrote bool) {
 // next one pushed when empty).
 func (r *ring) headSeq() uint64 { return r.pushed - uint64(r.n) }
 
-// pop moves up to max of the oldest events into dst, each with its sequence
-// number, and returns dst.
-func (r *ring) pop(dst []item, max int) []item {
-	seq := r.headSeq()
-	for ; max > 0 && r.n > 0; max-- {
-		it := item{s: r.buf[r.head], seq: seq}
-		if r.sql != nil {
-			it.sql = r.sql[r.head]
-			r.sql[r.head] = "" // let the text go
+// take appends up to max of the oldest events' slots to dst, and their
+// statement texts to texts when the ring holds any (texts stays nil
+// otherwise), and removes them from the ring. The oldest of them has
+// sequence number headSeq() as it was before the call.
+func (r *ring) take(dst []slot, texts []string, max int) ([]slot, []string) {
+	k := min(max, r.n)
+	if k <= 0 {
+		return dst, texts
+	}
+	first := min(k, len(r.buf)-r.head)
+	dst = append(dst, r.buf[r.head:r.head+first]...)
+	dst = append(dst, r.buf[:k-first]...)
+	if r.sql != nil {
+		texts = append(texts, r.sql[r.head:r.head+first]...)
+		texts = append(texts, r.sql[:k-first]...)
+		clear(r.sql[r.head : r.head+first]) // let the texts go
+		clear(r.sql[:k-first])
+	}
+	r.head += k
+	if r.head >= len(r.buf) {
+		r.head -= len(r.buf)
+	}
+	r.n -= k
+	return dst, texts
+}
+
+// appendItems appends the slots take returned to dst as items, the first
+// with sequence number seq, each with its text when there are texts.
+func appendItems(dst []item, slots []slot, texts []string, seq uint64) []item {
+	if len(texts) != len(slots) {
+		texts = nil
+	}
+	for i := range slots {
+		it := item{s: slots[i], seq: seq + uint64(i)}
+		if texts != nil {
+			it.sql = texts[i]
 		}
 		dst = append(dst, it)
-		seq++
-		r.head++
-		if r.head == len(r.buf) {
-			r.head = 0
-		}
-		r.n--
 	}
 	return dst
 }

@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"fmt"
+	"log/slog"
 	"reflect"
 	"testing"
 	"time"
@@ -121,6 +123,13 @@ func TestRingTimeRange(t *testing.T) {
 
 // event rebuilds the Event an item holds, given the ring's sources (the
 // exporter never needs it: it encodes from the slot).
+// pop moves up to max of the oldest events into dst, as newBatch does.
+func (r *ring) pop(dst []item, max int) []item {
+	seq := r.headSeq()
+	slots, texts := r.take(nil, nil, max)
+	return appendItems(dst, slots, texts, seq)
+}
+
 func (it *item) event(sources []source) Event {
 	s := &it.s
 	src := sources[s.source]
@@ -138,5 +147,49 @@ func (it *item) event(sources []source) Event {
 		Err:         s.err,
 		InTx:        s.inTx,
 		SQL:         it.sql,
+	}
+}
+
+// newBatch copies slots out of the ring popChunk at a time: a batch of
+// several chunks whose events wrap around the end of the ring comes out
+// whole, in order, with consecutive sequence numbers and each event's text,
+// and the stats count the events in hand.
+func TestNewBatchAcrossChunksAndWrap(t *testing.T) {
+	const batch = 3*popChunk + 17
+	e := newExporter(Config{Endpoint: "http://127.0.0.1:1", BatchSize: batch, BufferSize: batch + 100,
+		Logger: slog.New(slog.DiscardHandler)}, NewRegistry(), registryKey{})
+	defer e.ring.release()
+	text := func(i int) string {
+		if i%7 == 0 {
+			return fmt.Sprintf("select %d", i)
+		}
+		return ""
+	}
+	record := func(from, n int) {
+		for i := from; i < from+n; i++ {
+			ev := testEvent(i)
+			ev.SQL = text(i)
+			e.Record(ev)
+		}
+	}
+	record(0, 300)
+	if b := e.newBatch(); b == nil || len(b.items) != 300 {
+		t.Fatalf("first batch: %v items, want 300", b)
+	}
+	e.inHand = 0       // as if delivered
+	record(300, batch) // wraps around the end of the ring's slots
+	b := e.newBatch()
+	if b == nil || len(b.items) != batch {
+		t.Fatalf("second batch has %v items, want %d", b, batch)
+	}
+	for k, it := range b.items {
+		i := 300 + k
+		ev := it.event(e.enc.sources)
+		if ev.ConnID != uint64(i) || it.seq != uint64(i) || it.sql != text(i) {
+			t.Fatalf("item %d: conn %d, seq %d, text %q; want %d, %d, %q", k, ev.ConnID, it.seq, it.sql, i, i, text(i))
+		}
+	}
+	if s := e.Stats(); s.Pending != batch || e.ring.n != 0 {
+		t.Errorf("pending %d, ring %d; want %d in hand and an empty ring", s.Pending, e.ring.n, batch)
 	}
 }

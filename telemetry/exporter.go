@@ -111,6 +111,8 @@ type loopState struct {
 	queue     []*batch // halves of a split batch, sent before new batches
 	retryQ    []item   // events answered "retry": first into the next batch
 	spare     []item   // a finished batch's items, reused by the next batch
+	stage     []slot   // slots copied out of the ring under the lock (newBatch)
+	texts     []string // and their statement texts, when the ring has any
 	gate      <-chan time.Time
 	gateKind  waitKind
 	gateUntil time.Time // real time; to give up early when stopping
@@ -586,6 +588,10 @@ func (e *Exporter) sendOne(ctx context.Context) {
 	st.tick.Reset(e.cfg.FlushInterval)
 }
 
+// popChunk is how many events newBatch copies out of the ring per lock:
+// 16 KiB of slots, a few microseconds at most.
+const popChunk = 256
+
 // newBatch takes up to a batch of events, retried ones first, and gives the
 // new ones their ids. It returns nil when there is nothing to send.
 func (e *Exporter) newBatch() *batch {
@@ -601,13 +607,29 @@ func (e *Exporter) newBatch() *batch {
 	items = append(items, st.retryQ[:n]...)
 	st.retryQ = append(st.retryQ[:0], st.retryQ[n:]...)
 	old := len(items)
-	e.mu.Lock()
-	items = e.ring.pop(items, e.batchSize-old)
-	e.inHand += len(items) - old
-	if n := len(e.enc.sources); n < len(e.ring.sources) {
-		e.enc.sources = append(e.enc.sources, e.ring.sources[n:]...)
+	// The slots were written on the recording goroutines' cores, so reading
+	// them misses the cache: building 1 000 items from them took some
+	// 100 µs here. A Record that found the lock held that long would put its
+	// goroutine to sleep and pay for a thread's wake-up, far more than the
+	// wait itself. So under the lock the slots are only copied, as memory
+	// (which the hardware prefetches), popChunk at a time; the items are
+	// built after.
+	for len(items) < e.batchSize {
+		want := min(popChunk, e.batchSize-len(items))
+		e.mu.Lock()
+		seq := e.ring.headSeq()
+		st.stage, st.texts = e.ring.take(st.stage[:0], st.texts[:0], want)
+		e.inHand += len(st.stage)
+		if n := len(e.enc.sources); n < len(e.ring.sources) {
+			e.enc.sources = append(e.enc.sources, e.ring.sources[n:]...)
+		}
+		e.mu.Unlock()
+		items = appendItems(items, st.stage, st.texts, seq)
+		clear(st.texts) // the batch holds them now
+		if len(st.stage) < want {
+			break // the ring is empty
+		}
 	}
-	e.mu.Unlock()
 	if len(items) == 0 {
 		return nil
 	}
