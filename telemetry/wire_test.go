@@ -179,8 +179,8 @@ func TestParseResponse(t *testing.T) {
 	}
 }
 
-// BenchmarkEncodeGzip measures encoding and compressing a 200-event batch,
-// the default batch size, reusing the encoder as the exporter does.
+// BenchmarkEncodeGzip measures encoding and compressing a batch of
+// benchBatch events, reusing the encoder as the exporter does.
 func BenchmarkEncodeGzip(b *testing.B) {
 	benchmarkEncode(b, true)
 }
@@ -190,9 +190,14 @@ func BenchmarkEncode(b *testing.B) {
 	benchmarkEncode(b, false)
 }
 
+// benchBatch is the batch the encoding benchmarks encode: issue 6's budget
+// is stated for 200 events (the default batch is larger; events/s barely
+// depends on it).
+const benchBatch = 200
+
 func benchmarkEncode(b *testing.B, compress bool) {
 	enc := newEncoder(FormatJSON, compress)
-	bt := testBatch(enc, DefaultBatchSize, func(i int, ev *Event) { // realistic variety
+	bt := testBatch(enc, benchBatch, func(i int, ev *Event) { // realistic variety
 		ev.Latency = time.Duration(i*7919) * time.Microsecond
 		ev.Fingerprint = uint64(i) * 0x9e3779b97f4a7c15
 		ev.ConnID = uint64(i%8) * 0x51afd7ed558ccd
@@ -209,7 +214,7 @@ func benchmarkEncode(b *testing.B, compress bool) {
 		body, _ := enc.encode(bt)
 		size = len(body)
 	}
-	b.ReportMetric(float64(DefaultBatchSize)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(benchBatch)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(size), "body_bytes")
 }
 
