@@ -82,7 +82,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if !c.s.active {
 		return si, nil
 	}
-	st := &stmt{inner: si, c: c, id: c.s.id(query)}
+	st := stmt{inner: si, c: c, id: c.s.id(query)}
 	if op == telemetry.OpPrepare {
 		c.s.record(op, "", st.id, start, -1, nil, c.inTx)
 	} else {

@@ -247,7 +247,7 @@ func mirrorConn(c *conn) driver.Conn {
 //
 // It returns a driver.Stmt rather than an any so that every conversion is
 // compiled: see genmirror.
-func mirrorStmt(s *stmt) driver.Stmt {
+func mirrorStmt(s stmt) driver.Stmt {
 	nvc, hasNvc := s.inner.(driver.NamedValueChecker)
 	cc, hasCC := s.inner.(driver.ColumnConverter)
 	var mask uint
@@ -259,20 +259,21 @@ func mirrorStmt(s *stmt) driver.Stmt {
 	}
 	switch mask {
 	case 0:
-		return s
+		p := s
+		return &p
 	case 1:
-		return struct {
-			*stmt
+		return &struct {
+			stmt
 			driver.NamedValueChecker
 		}{s, nvc}
 	case 2:
-		return struct {
-			*stmt
+		return &struct {
+			stmt
 			columnConverter
 		}{s, columnConverter{cc}}
 	case 3:
-		return struct {
-			*stmt
+		return &struct {
+			stmt
 			driver.NamedValueChecker
 			columnConverter
 		}{s, nvc, columnConverter{cc}}

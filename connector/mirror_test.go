@@ -53,7 +53,15 @@ func TestMirrorEveryCombination(t *testing.T) {
 		}
 	}
 	for mask := uint(0); mask < 4; mask++ {
-		w := mirrorStmt(&stmt{inner: fakeStmt(mask)})
+		w := mirrorStmt(stmt{inner: fakeStmt(mask)})
+		// One allocation: the stmt travels inside the struct that adds
+		// the capabilities, not behind a pointer from it.
+		if n := testing.AllocsPerRun(10, func() { mirrorStmt(stmt{inner: fakeStmt(mask)}) }); n > 1 {
+			t.Errorf("stmt mask %02b: mirrorStmt allocates %.0f times, want 1", mask, n)
+		}
+		if u, ok := w.(interface{ Unwrap() driver.Stmt }); !ok || u.Unwrap() != fakeStmt(mask) {
+			t.Errorf("stmt mask %02b: Unwrap does not give the inner stmt", mask)
+		}
 		_, nvc := w.(driver.NamedValueChecker)
 		_, cc := w.(driver.ColumnConverter)
 		if nvc != (mask&1 != 0) || cc != (mask&2 != 0) {
@@ -62,10 +70,60 @@ func TestMirrorEveryCombination(t *testing.T) {
 		if cc && w.(driver.ColumnConverter).ColumnConverter(0) != fakeConverter {
 			t.Errorf("stmt mask %02b: ColumnConverter not forwarded", mask)
 		}
+		if nvc && w.(driver.NamedValueChecker).CheckNamedValue(nil) != errFromFake {
+			t.Errorf("stmt mask %02b: CheckNamedValue not forwarded", mask)
+		}
 		if w == nil {
 			t.Errorf("stmt mask %02b: nil driver.Stmt", mask)
 		}
 	}
+}
+
+// The fast paths' other forms: the fakes above have the context form of
+// Execer and the deprecated form of Queryer; these have the reverse, and
+// each is forwarded as ExecerContext or QueryerContext all the same.
+func TestMirrorOtherFastPathForms(t *testing.T) {
+	ctx := context.Background()
+	s := &session{c: &Connector{now: time.Now}}
+	for _, inner := range []driver.Conn{
+		struct {
+			baseConn
+			execOld
+		}{},
+		struct {
+			baseConn
+			queryCtx
+		}{},
+	} {
+		cw := &conn{inner: inner, s: s}
+		cw.execer, cw.queryer = fastPaths(inner)
+		w := mirrorConn(cw)
+		_, isExecer := inner.(driver.Execer)
+		x, hasExec := w.(driver.ExecerContext)
+		y, hasQuery := w.(driver.QueryerContext)
+		if hasExec != isExecer || hasQuery == isExecer {
+			t.Fatalf("%T: wrapper has ExecerContext=%v QueryerContext=%v", inner, hasExec, hasQuery)
+		}
+		var err error
+		if hasExec {
+			_, err = x.ExecContext(ctx, "x", nil)
+		} else {
+			_, err = y.QueryContext(ctx, "x", nil)
+		}
+		if err != errFromFake {
+			t.Errorf("%T: call not forwarded: %v", inner, err)
+		}
+	}
+}
+
+type execOld struct{}
+
+func (execOld) Exec(string, []driver.Value) (driver.Result, error) { return nil, errFromFake }
+
+type queryCtx struct{}
+
+func (queryCtx) QueryContext(context.Context, string, []driver.NamedValue) (driver.Rows, error) {
+	return nil, errFromFake
 }
 
 var (

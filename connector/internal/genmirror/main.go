@@ -41,7 +41,12 @@ type wrapper struct {
 	fn     string // generated function name
 	fakeFn string // generated test function that builds a fake inner value
 	fakeT  string // the fake's base type and the interface it returns
-	base   string // *conn or *stmt
+	base   string // *conn, or stmt (see value)
+	// value: the wrapper is passed by value and each case returns a
+	// pointer to one struct that holds it with the embedded capabilities,
+	// one allocation where a pointer to it inside a second struct would
+	// take two.
+	value bool
 	ret    string // driver.Conn or driver.Stmt
 	arg    string // name of the wrapper argument
 	inner  string // expression for the inner value
@@ -64,7 +69,7 @@ var wrappers = []wrapper{
 		},
 	},
 	{
-		fn: "mirrorStmt", base: "*stmt", ret: "driver.Stmt", arg: "s", inner: "s.inner",
+		fn: "mirrorStmt", base: "stmt", value: true, ret: "driver.Stmt", arg: "s", inner: "s.inner",
 		fakeFn: "fakeStmt", fakeT: "baseStmt driver.Stmt",
 		ifaces: []iface{
 			direct("driver.NamedValueChecker", "nvc"),
@@ -142,7 +147,11 @@ func writeWrapper(b *bytes.Buffer, w wrapper) {
 	for mask := 0; mask < 1<<len(w.ifaces); mask++ {
 		fmt.Fprintf(b, "\tcase %d:\n", mask)
 		if mask == 0 {
-			fmt.Fprintf(b, "\t\treturn %s\n", w.arg)
+			if w.value {
+				fmt.Fprintf(b, "\t\tp := %s\n\t\treturn &p\n", w.arg)
+			} else {
+				fmt.Fprintf(b, "\t\treturn %s\n", w.arg)
+			}
 			continue
 		}
 		fields := []string{w.base}
@@ -153,7 +162,11 @@ func writeWrapper(b *bytes.Buffer, w wrapper) {
 				vals = append(vals, f.conv)
 			}
 		}
-		fmt.Fprintf(b, "\t\treturn struct {\n\t\t\t%s\n\t\t}{%s}\n", strings.Join(fields, "\n\t\t\t"), strings.Join(vals, ", "))
+		amp := ""
+		if w.value {
+			amp = "&"
+		}
+		fmt.Fprintf(b, "\t\treturn %sstruct {\n\t\t\t%s\n\t\t}{%s}\n", amp, strings.Join(fields, "\n\t\t\t"), strings.Join(vals, ", "))
 	}
 	fmt.Fprintf(b, "\t}\n\tpanic(\"unreachable\")\n}\n\n")
 }
