@@ -46,7 +46,7 @@ type wrapper struct {
 	// pointer to one struct that holds it with the embedded capabilities,
 	// one allocation where a pointer to it inside a second struct would
 	// take two.
-	value bool
+	value  bool
 	ret    string // driver.Conn or driver.Stmt
 	arg    string // name of the wrapper argument
 	inner  string // expression for the inner value
