@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -191,5 +192,32 @@ func TestNewBatchAcrossChunksAndWrap(t *testing.T) {
 	}
 	if s := e.Stats(); s.Pending != batch || e.ring.n != 0 {
 		t.Errorf("pending %d, ring %d; want %d in hand and an empty ring", s.Pending, e.ring.n, batch)
+	}
+}
+
+// Event ids are a random half drawn once per exporter and a counter: two
+// exporters (two processes, as far as the collector can tell) never give
+// the same id, and one exporter's ids count up.
+func TestEventIDsUniqueAcrossExporters(t *testing.T) {
+	seen := map[[16]byte]int{}
+	for x := range 3 {
+		e := newExporter(Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler)}, NewRegistry(), registryKey{})
+		for i := range 500 {
+			e.Record(testEvent(i))
+		}
+		b := e.newBatch()
+		if b == nil || len(b.items) != 500 {
+			t.Fatalf("exporter %d: batch %v, want 500 items", x, b)
+		}
+		for k, it := range b.items {
+			if prev, dup := seen[it.id]; dup {
+				t.Fatalf("exporter %d item %d: id %x already given by exporter %d", x, k, it.id, prev)
+			}
+			seen[it.id] = x
+			if k > 0 && binary.BigEndian.Uint64(it.id[8:]) != binary.BigEndian.Uint64(b.items[k-1].id[8:])+1 {
+				t.Fatalf("exporter %d item %d: counter half does not follow the previous id's", x, k)
+			}
+		}
+		e.ring.release()
 	}
 }

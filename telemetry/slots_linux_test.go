@@ -1,0 +1,49 @@
+//go:build linux
+
+package telemetry
+
+import (
+	"errors"
+	"log/slog"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// The slots are mapped memory, and giving them back unmaps it: the kernel
+// then no longer knows the range (madvise answers ENOMEM for it).
+func TestSlotsUnmappedOnRelease(t *testing.T) {
+	r := newRing(5000)
+	size := len(r.buf) * int(unsafe.Sizeof(slot{}))
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(r.buf))), size)
+	if err := syscall.Madvise(mem, syscall.MADV_NORMAL); err != nil {
+		t.Fatalf("madvise on the live slots: %v (are they mapped?)", err)
+	}
+	r.push(testEvent(1))
+	r.release()
+	if r.buf != nil || r.n != 0 {
+		t.Errorf("after release: %d slots, %d events held", len(r.buf), r.n)
+	}
+	if err := syscall.Madvise(mem, syscall.MADV_NORMAL); !errors.Is(err, syscall.ENOMEM) {
+		t.Errorf("madvise after release = %v, want ENOMEM (the range unmapped)", err)
+	}
+}
+
+// An exporter gives its slots back when it stops.
+func TestExporterUnmapsSlotsOnStop(t *testing.T) {
+	srv := newCollector(t, func(int, captured) reply { return reply{status: 200} })
+	reg := NewRegistry()
+	e, err := reg.Acquire(Config{Endpoint: srv.URL, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(e.ring.buf))), len(e.ring.buf)*int(unsafe.Sizeof(slot{})))
+	e.mu.Unlock()
+	e.Record(testEvent(1))
+	e.Release() // the last reference: drains and stops
+	<-e.done
+	if err := syscall.Madvise(mem, syscall.MADV_NORMAL); !errors.Is(err, syscall.ENOMEM) {
+		t.Errorf("madvise after the exporter stopped = %v, want ENOMEM (the slots unmapped)", err)
+	}
+}
