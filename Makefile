@@ -28,7 +28,7 @@ bench:
 
 # bench-instr: CPU instructions per statement under valgrind, all threads
 # counted (exporter and GC included): repeatable on a shared machine where
-# nanoseconds are not. About ten minutes.
+# nanoseconds are not. About five minutes.
 bench-instr:
 	cd bench && $(GO) run ./cmd/instrtable -n 20000 -warmup 5000 -rounds 3
 
