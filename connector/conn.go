@@ -17,7 +17,7 @@ var (
 )
 
 // conn wraps a connection opened with telemetry on (a recording one, or one
-// whose flag said no: see session.active). It always exposes the
+// whose flag said no: see session.recording). It always exposes the
 // context-aware Begin, Prepare and Ping, with database/sql's own fallbacks
 // (ctxutil.go) when the inner conn lacks them; what changes database/sql's
 // behaviour by its mere presence (NamedValueChecker, SessionResetter,
@@ -76,15 +76,15 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	start := c.s.now()
 	si, err := ctxPrepare(ctx, c.inner, query)
 	if err != nil {
-		c.s.record(op, query, stmtID{}, start, -1, err, c.inTx)
+		c.s.record(op, query, stmtID{}, start, nil, err, c.inTx)
 		return nil, err
 	}
-	if !c.s.active {
+	if !c.s.recording() {
 		return si, nil
 	}
 	st := stmt{inner: si, c: c, id: c.s.id(query)}
 	if op == telemetry.OpPrepare {
-		c.s.record(op, "", st.id, start, -1, nil, c.inTx)
+		c.s.record(op, "", st.id, start, nil, nil, c.inTx)
 	} else {
 		st.implicit, st.start = op, start
 	}
@@ -107,7 +107,7 @@ func (c *conn) takeSkipped(query string) telemetry.Op {
 }
 
 func (c *conn) addSkipped(query string, op telemetry.Op) {
-	if !c.s.active {
+	if !c.s.recording() {
 		return
 	}
 	if int(c.nskip) == len(c.skipped) {
@@ -126,7 +126,7 @@ func (c *conn) Close() error {
 	start := c.s.now()
 	err := c.inner.Close()
 	if !c.s.released.Load() {
-		c.s.record(telemetry.OpClose, "", stmtID{}, start, -1, err, false)
+		c.s.record(telemetry.OpClose, "", stmtID{}, start, nil, err, false)
 	}
 	c.s.done()
 	return err
@@ -141,11 +141,11 @@ func (c *conn) Begin() (driver.Tx, error) {
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	start := c.s.now()
 	ti, err := ctxBegin(ctx, c.inner, opts)
-	c.s.record(telemetry.OpBegin, "", stmtID{kind: telemetry.KindBegin}, start, -1, err, true)
+	c.s.record(telemetry.OpBegin, "", stmtID{kind: telemetry.KindBegin}, start, nil, err, true)
 	if err != nil {
 		return nil, err
 	}
-	if !c.s.active {
+	if !c.s.recording() {
 		return ti, nil
 	}
 	c.inTx = true
@@ -161,7 +161,7 @@ func (c *conn) Ping(ctx context.Context) error {
 	}
 	start := c.s.now()
 	err := p.Ping(ctx)
-	c.s.record(telemetry.OpPing, "", stmtID{}, start, -1, err, c.inTx)
+	c.s.record(telemetry.OpPing, "", stmtID{}, start, nil, err, c.inTx)
 	return err
 }
 
@@ -179,7 +179,7 @@ func (x connExecer) ExecContext(ctx context.Context, query string, args []driver
 		c.addSkipped(query, telemetry.OpExec)
 		return nil, err
 	}
-	c.s.recordExec(telemetry.OpExec, query, stmtID{}, start, res, err, c.inTx)
+	c.s.record(telemetry.OpExec, query, stmtID{}, start, res, err, c.inTx)
 	return res, err
 }
 
@@ -198,7 +198,7 @@ func (x connQueryer) QueryContext(ctx context.Context, query string, args []driv
 		return nil, err
 	}
 	if err != nil {
-		c.s.record(telemetry.OpQuery, query, stmtID{}, start, -1, err, c.inTx)
+		c.s.record(telemetry.OpQuery, query, stmtID{}, start, nil, err, c.inTx)
 		return nil, err
 	}
 	return newRows(ri, c, telemetry.OpQuery, query, stmtID{}, start), nil

@@ -34,11 +34,6 @@ type Connector struct {
 	reg   *telemetry.Registry
 	ep    flags.Endpoint
 	tcfg  telemetry.Config
-	now   func() time.Time
-	// realClock is true when now is time.Now: elapsed times are then read
-	// from the monotonic clock alone (time.Since), a third of the cost of
-	// reading both clocks again.
-	realClock bool
 
 	mu     sync.Mutex
 	exp    *telemetry.Exporter // the exporter in use, pinned by the connector's own reference
@@ -73,7 +68,7 @@ func New(inner driver.Connector, opts ...Option) (*Connector, error) {
 	default:
 		return nil, fmt.Errorf("sqltel: telemetry mode %q is not one of off, on, force", string(cfg.mode))
 	}
-	c := &Connector{inner: inner, cfg: cfg, now: cfg.now, realClock: !cfg.clockSet, flags: cfg.flagCache, reg: cfg.registry}
+	c := &Connector{inner: inner, cfg: cfg, flags: cfg.flagCache, reg: cfg.registry}
 	if c.flags == nil {
 		c.flags = flags.Default()
 	}
@@ -130,7 +125,7 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	s := c.session(ctx)
 	cw := &conn{inner: ci, s: s}
 	cw.execer, cw.queryer = fastPaths(ci)
-	if s.active {
+	if s.recording() {
 		func() {
 			defer s.recoverPanic()
 			s.emit(telemetry.OpConnect, stmtID{}, start, latency, 0, -1, nil, false)
@@ -183,7 +178,7 @@ func (c *Connector) session(ctx context.Context) *session {
 		c.pin(exp)
 		rec = exp
 	}
-	s.active, s.rec, s.connID = true, rec, rand.Uint64()
+	s.rec, s.connID = rec, rand.Uint64()
 	s.release = func() {
 		if exp != nil {
 			exp.Release()

@@ -12,7 +12,7 @@ import (
 // set, and the calls reach the inner value.
 func TestMirrorEveryCombination(t *testing.T) {
 	ctx := context.Background()
-	s := &session{c: &Connector{now: time.Now}}
+	s := &session{c: &Connector{cfg: config{now: time.Now}}}
 	connHas := []func(any) bool{
 		func(w any) bool { _, ok := w.(driver.NamedValueChecker); return ok },
 		func(w any) bool { _, ok := w.(driver.SessionResetter); return ok },
@@ -84,7 +84,7 @@ func TestMirrorEveryCombination(t *testing.T) {
 // each is forwarded as ExecerContext or QueryerContext all the same.
 func TestMirrorOtherFastPathForms(t *testing.T) {
 	ctx := context.Background()
-	s := &session{c: &Connector{now: time.Now}}
+	s := &session{c: &Connector{cfg: config{now: time.Now}}}
 	for _, inner := range []driver.Conn{
 		struct {
 			baseConn

@@ -40,7 +40,7 @@ type rows struct {
 // newRows wraps ri, or returns it as it is when the connection does not
 // record: the wrapper adds nothing database/sql would notice.
 func newRows(ri driver.Rows, c *conn, op telemetry.Op, query string, id stmtID, start time.Time) driver.Rows {
-	if !c.s.active {
+	if !c.s.recording() {
 		return ri
 	}
 	r := &c.spare

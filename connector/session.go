@@ -15,11 +15,10 @@ import (
 // wrapped at all.
 type session struct {
 	c *Connector
-	// active is false for a connection opened with telemetry on whose flag
-	// said no: it is wrapped all the same, so that the type sql.Conn.Raw
-	// sees does not depend on a server's answer, but records nothing and
-	// holds no reference.
-	active   bool
+	// rec is nil for a connection opened with telemetry on whose flag said
+	// no: it is wrapped all the same, so that the type sql.Conn.Raw sees
+	// does not depend on a server's answer, but records nothing and holds
+	// no reference (see recording).
 	rec      telemetry.Recorder
 	host     string
 	dbSystem string
@@ -56,13 +55,16 @@ type cachedID struct {
 	id    stmtID
 }
 
+// recording reports whether the connection records events.
+func (s *session) recording() bool { return s.rec != nil }
+
 // now is the start of an operation's timing; an inactive session does not
 // read the clock.
 func (s *session) now() time.Time {
-	if !s.active {
+	if !s.recording() {
 		return time.Time{}
 	}
-	if !s.c.realClock {
+	if !s.c.realClock() {
 		return s.c.now()
 	}
 	// time.Since reads only the monotonic clock when anchor has a
@@ -75,10 +77,18 @@ func (s *session) now() time.Time {
 	return s.anchor
 }
 
+// now reads the connector's clock: time.Now unless WithClock gave another.
+func (c *Connector) now() time.Time { return c.cfg.now() }
+
+// realClock reports whether the clock is time.Now: elapsed times are then
+// read from the monotonic clock alone (time.Since), one clock read where
+// time.Now makes two.
+func (c *Connector) realClock() bool { return !c.cfg.clockSet }
+
 // since is the time elapsed from start, read from the monotonic clock when
 // the connector uses the real one.
 func (c *Connector) since(start time.Time) time.Duration {
-	if c.realClock {
+	if c.realClock() {
 		return time.Since(start)
 	}
 	return c.now().Sub(start)
@@ -99,14 +109,23 @@ func (s *session) done() {
 //
 // A statement is given either as its text (fingerprinted here, inside the
 // firewall) or, for prepared statements, as the id computed once at Prepare.
-func (s *session) record(op telemetry.Op, query string, id stmtID, start time.Time, rows int64, err error, inTx bool) {
-	if !s.active {
+// An exec gives its result, whose RowsAffected is the row count; it is
+// called inside the firewall too, since the result belongs to the driver
+// and may do anything.
+func (s *session) record(op telemetry.Op, query string, id stmtID, start time.Time, res driver.Result, err error, inTx bool) {
+	if !s.recording() {
 		return
 	}
 	latency := s.c.since(start) // before fingerprinting, which is not the driver's time
 	defer s.recoverPanic()
 	if query != "" {
 		id = s.newStmtID(query)
+	}
+	rows := int64(-1)
+	if err == nil && res != nil && s.hasRowCount(id.kind) {
+		if n, rerr := res.RowsAffected(); rerr == nil {
+			rows = n
+		}
 	}
 	s.emit(op, id, start, latency, 0, rows, err, inTx)
 }
@@ -127,27 +146,6 @@ func (s *session) emit(op telemetry.Op, id stmtID, start time.Time, latency, tot
 		InTx:        inTx,
 		SQL:         id.sql,
 	})
-}
-
-// recordExec is record for an exec, whose row count comes from the result.
-// RowsAffected is called inside the panic firewall: the result belongs to the
-// driver and may do anything.
-func (s *session) recordExec(op telemetry.Op, query string, id stmtID, start time.Time, res driver.Result, err error, inTx bool) {
-	if !s.active {
-		return
-	}
-	latency := s.c.since(start)
-	defer s.recoverPanic()
-	if query != "" {
-		id = s.newStmtID(query)
-	}
-	rows := int64(-1)
-	if err == nil && res != nil && s.hasRowCount(id.kind) {
-		if n, rerr := res.RowsAffected(); rerr == nil {
-			rows = n
-		}
-	}
-	s.emit(op, id, start, latency, 0, rows, err, inTx)
 }
 
 func (s *session) recoverPanic() {
@@ -185,7 +183,7 @@ func (s *session) newStmtID(query string) stmtID {
 
 // id fingerprints a statement being prepared, inside the panic firewall.
 func (s *session) id(query string) stmtID {
-	if !s.active {
+	if !s.recording() {
 		return stmtID{}
 	}
 	defer s.recoverPanic()

@@ -10,6 +10,9 @@ import (
 	"github.com/sqltel/sqltel/telemetry"
 )
 
+// discard is a recorder for sessions whose events do not matter.
+var discard = telemetry.RecorderFunc(func(telemetry.Event) {})
+
 type failingClose struct{ baseConn }
 
 var errClose = errors.New("inner close failed")
@@ -19,9 +22,9 @@ func (failingClose) Close() error { return errClose }
 // A connection gives its references back exactly once, even when Close is
 // called twice and the inner Close fails, and records its close once.
 func TestCloseReleasesOnce(t *testing.T) {
-	c := &Connector{now: time.Now}
+	c := &Connector{cfg: config{now: time.Now}}
 	var released, closes int
-	s := &session{c: c, active: true, release: func() { released++ },
+	s := &session{c: c, release: func() { released++ },
 		rec: telemetry.RecorderFunc(func(ev telemetry.Event) {
 			if ev.Op == telemetry.OpClose {
 				closes++
@@ -41,7 +44,7 @@ func TestCloseReleasesOnce(t *testing.T) {
 // The per-connection statement cache answers exactly what fingerprinting
 // would, hit or miss, including for different strings with equal text.
 func TestStmtIDCache(t *testing.T) {
-	s := &session{c: &Connector{now: time.Now}, active: true}
+	s := &session{c: &Connector{cfg: config{now: time.Now}}, rec: discard}
 	queries := []string{"select 1", "SELECT 2", "insert into t values (?)", "update t set a = 1",
 		"delete from t", "create table u (a int)", "", strings.Clone("select 1")}
 	for range 3 {
@@ -58,7 +61,7 @@ func TestStmtIDCache(t *testing.T) {
 // time: it must read as time.Now would, keep a monotonic reading (latencies
 // come from it), and take a fresh anchor once the old one is anchorAge old.
 func TestSessionNowAnchored(t *testing.T) {
-	s := &session{c: &Connector{now: time.Now, realClock: true}, active: true}
+	s := &session{c: &Connector{cfg: config{now: time.Now}}, rec: discard}
 	before := time.Now()
 	got := s.now()
 	after := time.Now()
@@ -97,7 +100,7 @@ func TestSessionNowAnchored(t *testing.T) {
 	}
 	// An injected clock is read as it is.
 	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	s = &session{c: &Connector{now: func() time.Time { return fixed }}, active: true}
+	s = &session{c: &Connector{cfg: config{now: func() time.Time { return fixed }, clockSet: true}}, rec: discard}
 	if got := s.now(); !got.Equal(fixed) {
 		t.Errorf("now() with an injected clock = %v, want %v", got, fixed)
 	}

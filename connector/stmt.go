@@ -68,7 +68,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	start := c.s.now()
 	res, err := ctxStmtExec(ctx, s.inner, args)
 	op, since := s.op(start, telemetry.OpStmtExec)
-	c.s.recordExec(op, "", s.id, since, res, err, c.inTx)
+	c.s.record(op, "", s.id, since, res, err, c.inTx)
 	return res, err
 }
 
@@ -79,7 +79,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	ri, err := ctxStmtQuery(ctx, s.inner, args)
 	op, since := s.op(start, telemetry.OpStmtQuery)
 	if err != nil {
-		c.s.record(op, "", s.id, since, -1, err, c.inTx)
+		c.s.record(op, "", s.id, since, nil, err, c.inTx)
 		return nil, err
 	}
 	return newRows(ri, c, op, "", s.id, since), nil

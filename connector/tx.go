@@ -28,6 +28,6 @@ func (t *tx) end(op telemetry.Op, f func() error) error {
 	start := c.s.now()
 	err := f()
 	c.inTx = false
-	c.s.record(op, "", stmtID{}, start, -1, err, true)
+	c.s.record(op, "", stmtID{}, start, nil, err, true)
 	return err
 }

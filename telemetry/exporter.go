@@ -30,13 +30,12 @@ const stopGrace = 500 * time.Millisecond
 // Record is safe for concurrent use and never blocks on the network. One
 // goroutine per exporter owns every request, so requests never overlap.
 type Exporter struct {
-	cfg       Config
-	reg       *Registry
-	key       registryKey
-	refs      int // guarded by reg.mu
-	batchSize int
-	url       string
-	log       *slog.Logger
+	cfg  Config
+	reg  *Registry
+	key  registryKey
+	refs int // guarded by reg.mu
+	url  string
+	log  *slog.Logger
 
 	mu     sync.Mutex // guards ring, inHand, stats and closed
 	ring   ring
@@ -135,18 +134,17 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 	var seed [32]byte
 	crand.Read(seed[:])
 	e := &Exporter{
-		cfg:       cfg,
-		reg:       reg,
-		key:       key,
-		batchSize: cfg.BatchSize,
-		url:       cfg.eventsURL(),
-		ring:      newRing(cfg.BufferSize),
-		wake:      make(chan struct{}, 1),
-		flushCh:   make(chan *flushReq),
-		stopCh:    make(chan time.Time, 1),
-		done:      make(chan struct{}),
-		enc:       newEncoder(cfg.Format, cfg.Compression.gzip(cfg.Endpoint)),
-		ids:       rand.NewChaCha8(seed),
+		cfg:     cfg,
+		reg:     reg,
+		key:     key,
+		url:     cfg.eventsURL(),
+		ring:    newRing(cfg.BufferSize),
+		wake:    make(chan struct{}, 1),
+		flushCh: make(chan *flushReq),
+		stopCh:  make(chan time.Time, 1),
+		done:    make(chan struct{}),
+		enc:     newEncoder(cfg.Format, cfg.Compression.gzip(cfg.Endpoint)),
+		ids:     rand.NewChaCha8(seed),
 	}
 	auth := "" // "Bearer <token>"
 	if cfg.Token != "" {
@@ -193,7 +191,7 @@ func (e *Exporter) Record(ev Event) {
 	if e.ring.push(ev) {
 		e.stats.Dropped.Overflow++
 	}
-	full := e.ring.n == e.batchSize
+	full := e.ring.n == e.cfg.BatchSize
 	e.mu.Unlock()
 	if full {
 		select {
@@ -441,7 +439,7 @@ func (e *Exporter) ready() bool {
 		}
 		return false
 	}
-	return avail >= e.batchSize || st.tickDue || len(st.flushes) > 0
+	return avail >= e.cfg.BatchSize || st.tickDue || len(st.flushes) > 0
 }
 
 // hasWork reports whether any event is waiting to be sent.
@@ -597,13 +595,13 @@ const popChunk = 256
 func (e *Exporter) newBatch() *batch {
 	st := &e.st
 	// Reusing the last finished batch's array saves an allocation of
-	// batchSize items (some 30 KiB at the default) per request.
+	// Config.BatchSize items (some 110 KiB at the default) per request.
 	items := st.spare
 	st.spare = nil
-	if cap(items) < e.batchSize {
-		items = make([]item, 0, e.batchSize)
+	if cap(items) < e.cfg.BatchSize {
+		items = make([]item, 0, e.cfg.BatchSize)
 	}
-	n := min(len(st.retryQ), e.batchSize)
+	n := min(len(st.retryQ), e.cfg.BatchSize)
 	items = append(items, st.retryQ[:n]...)
 	st.retryQ = append(st.retryQ[:0], st.retryQ[n:]...)
 	old := len(items)
@@ -614,8 +612,8 @@ func (e *Exporter) newBatch() *batch {
 	// wait itself. So under the lock the slots are only copied, as memory
 	// (which the hardware prefetches), popChunk at a time; the items are
 	// built after.
-	for len(items) < e.batchSize {
-		want := min(popChunk, e.batchSize-len(items))
+	for len(items) < e.cfg.BatchSize {
+		want := min(popChunk, e.cfg.BatchSize-len(items))
 		e.mu.Lock()
 		seq := e.ring.headSeq()
 		st.stage, st.texts = e.ring.take(st.stage[:0], st.texts[:0], want)
