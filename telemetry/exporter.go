@@ -317,9 +317,7 @@ func (e *Exporter) run() {
 	if !e.protect(e.finish) {
 		// finish panicked: account for what is left without logging.
 		e.mu.Lock()
-		e.stats.Dropped.Shutdown += uint64(e.ring.clear() + e.inHand)
-		e.inHand = 0
-		e.closed = true
+		e.closeLocked()
 		e.mu.Unlock()
 	}
 	// Closed: Record no longer touches the slots.
@@ -329,6 +327,17 @@ func (e *Exporter) run() {
 	if e.transport != nil {
 		e.transport.CloseIdleConnections()
 	}
+}
+
+// closeLocked stops Record from buffering and counts every event still
+// held, in the ring or by the goroutine, as dropped at shutdown; it returns
+// how many. The goroutine's own batches are the caller's to forget.
+func (e *Exporter) closeLocked() int {
+	n := e.ring.clear() + e.inHand
+	e.inHand = 0
+	e.stats.Dropped.Shutdown += uint64(n)
+	e.closed = true
+	return n
 }
 
 // protect runs f and recovers a panic: it counts it, logs it, drops the
@@ -425,13 +434,10 @@ func (e *Exporter) loop() {
 // ready reports whether a request should be sent now (gates aside).
 func (e *Exporter) ready() bool {
 	st := &e.st
-	if st.cur != nil || len(st.queue) > 0 {
+	held, avail := e.pending()
+	if held {
 		return true
 	}
-	e.mu.Lock()
-	avail := e.ring.n
-	e.mu.Unlock()
-	avail += len(st.retryQ)
 	if avail == 0 {
 		if st.tickDue {
 			st.tickDue = false
@@ -444,13 +450,22 @@ func (e *Exporter) ready() bool {
 
 // hasWork reports whether any event is waiting to be sent.
 func (e *Exporter) hasWork() bool {
+	held, avail := e.pending()
+	return held || avail > 0
+}
+
+// pending reports whether the goroutine holds a request to send (one to
+// resend, or the halves of a split one) and, if not, how many events wait
+// for a new one (the ring's and those to retry).
+func (e *Exporter) pending() (held bool, avail int) {
 	st := &e.st
-	if st.cur != nil || len(st.queue) > 0 || len(st.retryQ) > 0 {
-		return true
+	if st.cur != nil || len(st.queue) > 0 {
+		return true, 0
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.ring.n > 0
+	avail = e.ring.n
+	e.mu.Unlock()
+	return false, avail + len(st.retryQ)
 }
 
 // drain sends what is left until the stop deadline.
@@ -492,10 +507,7 @@ func (e *Exporter) finish() {
 	}
 	st.cur, st.queue, st.retryQ = nil, nil, nil
 	e.mu.Lock()
-	n := e.ring.clear() + e.inHand
-	e.inHand = 0
-	e.stats.Dropped.Shutdown += uint64(n)
-	e.closed = true
+	n := e.closeLocked()
 	s := e.statsLocked()
 	e.mu.Unlock()
 	for i, f := range st.flushes {
