@@ -121,7 +121,8 @@ func WithOnError(f func(error)) Option { return func(c *config) { c.onError = f 
 // is full the oldest event is dropped and counted.
 func WithBufferSize(n int) Option { return func(c *config) { c.bufferSize = n } }
 
-// WithBatchSize sets how many events one request carries (default 1 000).
+// WithBatchSize sets how many events one request carries (default 1 000, or
+// half the buffer size when that is smaller).
 func WithBatchSize(n int) Option { return func(c *config) { c.batchSize = n } }
 
 // WithFlushInterval sets how often buffered events are sent when no batch

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"database/sql/driver"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -211,7 +212,15 @@ func (s *session) hasRowCount(k telemetry.Kind) bool {
 	case telemetry.KindInsert, telemetry.KindUpdate, telemetry.KindDelete:
 		return true
 	case telemetry.KindOther:
-		return s.dbSystem != "sqlite"
+		return !isSQLite(s.dbSystem)
 	}
 	return false
+}
+
+// isSQLite reports whether a db_system label names SQLite or a fork of it
+// ("sqlite", "SQLite", "sqlite3", "libsql"): detected from the driver's
+// package, or given by WithDBSystem.
+func isSQLite(system string) bool {
+	l := strings.ToLower(system)
+	return strings.Contains(l, "sqlite") || strings.Contains(l, "libsql")
 }

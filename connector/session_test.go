@@ -105,3 +105,20 @@ func TestSessionNowAnchored(t *testing.T) {
 		t.Errorf("now() with an injected clock = %v, want %v", got, fixed)
 	}
 }
+
+// SQLite's stale changes() count is left out however the system is named,
+// and only for SQLite.
+func TestRowCountForOtherStatements(t *testing.T) {
+	for system, counts := range map[string]bool{
+		"sqlite": false, "SQLite": false, "sqlite3": false, "libsql": false,
+		"postgresql": true, "mysql": true, "": true,
+	} {
+		s := &session{dbSystem: system}
+		if got := s.hasRowCount(telemetry.KindOther); got != counts {
+			t.Errorf("db_system %q: OTHER statements report a row count = %v, want %v", system, got, counts)
+		}
+		if !s.hasRowCount(telemetry.KindUpdate) || s.hasRowCount(telemetry.KindDDL) {
+			t.Errorf("db_system %q: UPDATE and DDL row counts wrong", system)
+		}
+	}
+}

@@ -67,8 +67,8 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 func bodyDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
+		if err != nil || c == nil {
+			return c, err // net/http reports a (nil, nil) dial itself
 		}
 		return &bodyConn{Conn: c}, nil
 	}

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -93,3 +94,40 @@ func TestOwnTransportSendsLargeBodies(t *testing.T) {
 		}
 	}
 }
+
+// The exporter's transport keeps what the base transport gives: its dialer
+// (the deprecated Dial hook too), and HTTP/2 where net/http would try it.
+func TestOwnTransportFromBase(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "{}") }))
+	defer srv.Close()
+	var dials int
+	base := &http.Transport{Dial: func(network, addr string) (net.Conn, error) {
+		dials++
+		return net.Dial(network, addr)
+	}}
+	tr := ownTransport(base)
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if dials != 1 {
+		t.Errorf("the base transport's Dial was called %d times, want 1", dials)
+	}
+	// Not an *http.Transport (an instrumentation wrapper, say): a fresh
+	// transport that still attempts HTTP/2, as http.DefaultTransport does.
+	if tr := ownTransport(roundTripFunc(nil)); !tr.ForceAttemptHTTP2 || tr.Proxy == nil {
+		t.Errorf("transport from a RoundTripper: ForceAttemptHTTP2 %v, proxy set %v", tr.ForceAttemptHTTP2, tr.Proxy != nil)
+	}
+	// A dialer that answers (nil, nil) is passed through for net/http to
+	// report, not wrapped into a connection that is not there.
+	nilDial := bodyDialer(func(context.Context, string, string) (net.Conn, error) { return nil, nil })
+	if c, err := nilDial(context.Background(), "tcp", "x:1"); c != nil || err != nil {
+		t.Errorf("bodyDialer over a (nil, nil) dial = %v, %v; want nil, nil", c, err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -67,7 +67,7 @@ type Config struct {
 	// BufferSize bounds the events waiting to be sent (default 10 000).
 	// When it is full, the oldest event is dropped and counted.
 	BufferSize int
-	// BatchSize is the most events per request (default 1 000, or
+	// BatchSize is the most events per request (default 1 000, or half of
 	// BufferSize when that is smaller). A send starts as soon as this many
 	// events are buffered.
 	BatchSize int
@@ -200,9 +200,11 @@ func (c Config) withDefaults() Config {
 		c.BufferSize = DefaultBufferSize
 	}
 	if c.BatchSize == 0 {
-		// A buffer set smaller than the default batch still works
-		// alone: batches are then the whole buffer.
-		c.BatchSize = min(DefaultBatchSize, c.BufferSize)
+		// A buffer set smaller than twice the default batch still works
+		// alone: a batch is then half of it, so that events keep arriving
+		// into the other half while the sender takes one out (a batch of
+		// the whole buffer would wake the sender only when it is full).
+		c.BatchSize = min(DefaultBatchSize, max(1, c.BufferSize/2))
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = DefaultFlushInterval

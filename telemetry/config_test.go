@@ -72,14 +72,17 @@ func TestWithDefaults(t *testing.T) {
 	if got := c.eventsURL(); got != "https://x/v1/events" {
 		t.Errorf("eventsURL() = %q", got)
 	}
-	// A buffer smaller than the default batch, with no batch size: valid,
-	// and a batch is the whole buffer.
-	small := Config{Endpoint: "https://x/", BufferSize: 300}
-	if err := small.Validate(); err != nil {
-		t.Errorf("Validate(BufferSize 300) = %v", err)
-	}
-	if got := small.withDefaults().BatchSize; got != 300 {
-		t.Errorf("withDefaults(BufferSize 300).BatchSize = %d, want 300", got)
+	// A buffer smaller than twice the default batch, with no batch size:
+	// valid, and a batch is half the buffer, leaving the other half to
+	// fill while the sender takes one.
+	for _, c := range []struct{ buffer, batch int }{{300, 150}, {1500, 750}, {1, 1}, {2000, 1000}} {
+		cfg := Config{Endpoint: "https://x/", BufferSize: c.buffer}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("Validate(BufferSize %d) = %v", c.buffer, err)
+		}
+		if got := cfg.withDefaults().BatchSize; got != c.batch {
+			t.Errorf("withDefaults(BufferSize %d).BatchSize = %d, want %d", c.buffer, got, c.batch)
+		}
 	}
 	if err := (Config{Endpoint: "https://x/", BufferSize: 300, BatchSize: 301}).Validate(); err == nil {
 		t.Error("Validate(BufferSize 300, BatchSize 301) = nil, want an error")

@@ -25,6 +25,30 @@ var errRedirectRefused = errors.New("telemetry: redirect refused")
 // for an https endpoint.
 const tlsWriteBufferSize = 64 << 10
 
+// ownTransport returns a transport for the exporter alone, like base (a
+// clone of it when it is an *http.Transport), whose connections are
+// bodyConns.
+func ownTransport(base http.RoundTripper) *http.Transport {
+	var tr *http.Transport
+	if bt, ok := base.(*http.Transport); ok {
+		tr = bt.Clone()
+	} else {
+		// A custom dialer turns net/http's automatic HTTP/2 off unless
+		// asked for, as http.DefaultTransport does.
+		tr = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+	}
+	dial := tr.DialContext
+	if dial == nil && tr.Dial != nil {
+		old := tr.Dial // a base transport with the deprecated hook only
+		dial = func(_ context.Context, network, addr string) (net.Conn, error) { return old(network, addr) }
+	}
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	tr.DialContext = bodyDialer(dial)
+	return tr
+}
+
 // newHTTPClient returns the client requests are sent with, and the
 // transport the exporter owns (nil when the caller supplied the client).
 func newHTTPClient(c *http.Client, tls bool) (*http.Client, *http.Transport) {
@@ -33,23 +57,13 @@ func newHTTPClient(c *http.Client, tls bool) (*http.Client, *http.Transport) {
 		cp.CheckRedirect = redirectPolicy(c.CheckRedirect)
 		return &cp, nil
 	}
-	var tr *http.Transport
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		tr = dt.Clone()
-	} else {
-		tr = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	}
-	dial := tr.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
+	tr := ownTransport(http.DefaultTransport)
 	// The part of a body beyond the write buffer is written by bodyConn as
 	// it is, so over plain http net/http's default 4 KiB buffer costs
 	// nothing per request and little memory. Over TLS net/http writes to
 	// the tls.Conn above bodyConn, whose copy allocates 32 KiB per request
 	// for a body over the buffer: a default batch gzipped (about 40 KB)
 	// fits in 64 KiB. (HTTP/2 has buffers of its own.)
-	tr.DialContext = bodyDialer(dial)
 	if tls {
 		tr.WriteBufferSize = tlsWriteBufferSize
 	}
