@@ -47,9 +47,11 @@ type session struct {
 }
 
 // anchorAge bounds how far an event's wall time can drift from time.Now:
-// NTP slews the wall clock by at most 500 ppm (0.5 ms in a second), and a
-// step of the clock shows in the events within this long.
-const anchorAge = time.Second
+// NTP slews the wall clock by at most 500 ppm (50 µs in this long), and a
+// step of the clock, or a system sleep (the monotonic clock stands still
+// through one), shows in the events within this much monotonic time. A
+// time.Now ten times a second per busy connection costs nothing.
+const anchorAge = 100 * time.Millisecond
 
 type cachedID struct {
 	query string
