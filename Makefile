@@ -27,7 +27,7 @@ demo:
 # one table of medians (see BENCHMARKS.md). The peers live in the nested
 # module bench/ so they never enter the library's dependencies.
 bench:
-	cd bench && $(GO) run ./cmd/benchtable -rounds 5 -benchtime 200ms
+	cd bench && $(GO) run ./cmd/benchtable -rounds 9 -benchtime 200ms
 
 # bench-instr: CPU instructions per statement under valgrind, all threads
 # counted (exporter and GC included): repeatable on a shared machine where
