@@ -23,15 +23,18 @@ type bodyConn struct {
 }
 
 // ReadFrom writes the rest of a body that can write itself, at most the
-// limit net/http set (the Content-Length); any other reader is copied as
-// io.Copy would.
+// limit net/http set (the Content-Length); any other reader goes to the
+// connection's own ReadFrom, as it would unwrapped.
 func (c *bodyConn) ReadFrom(r io.Reader) (int64, error) {
+	var wt io.WriterTo
 	lr, ok := r.(*io.LimitedReader)
-	if !ok {
-		return io.Copy(struct{ io.Writer }{c.Conn}, r)
+	if ok {
+		wt, ok = lr.R.(io.WriterTo)
 	}
-	wt, ok := lr.R.(io.WriterTo)
 	if !ok {
+		if rf, ok := c.Conn.(io.ReaderFrom); ok {
+			return rf.ReadFrom(r)
+		}
 		return io.Copy(struct{ io.Writer }{c.Conn}, r)
 	}
 	c.lw = limitedWriter{w: c.Conn, n: lr.N}
