@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -341,22 +340,10 @@ func addStats(a, b telemetry.Stats) telemetry.Stats {
 // and host: fetches, errors, last fetch, current value and reference count.
 // It is empty until telemetry is on and a connection has asked for the flag.
 func (c *Connector) FlagStats() []flags.HostStats {
-	var out []flags.HostStats
-	for _, st := range c.flags.Stats() {
-		if st.Host == c.cfg.host && st.URL == redactedURL(c.cfg.endpoint) {
-			out = append(out, st)
-		}
+	if st, ok := c.flags.HostStats(c.ep, c.cfg.host); ok {
+		return []flags.HostStats{st}
 	}
-	return out
-}
-
-// redactedURL is how the flag cache names an endpoint in its stats.
-func redactedURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return ""
-	}
-	return u.Redacted()
+	return nil
 }
 
 // Host returns the host key that flags are looked up by and events carry.

@@ -456,3 +456,41 @@ func TestConnectorCloseFlushesSharedExporter(t *testing.T) {
 		t.Errorf("B after A's Close: %+v, want its new event pending", st)
 	}
 }
+
+// FlagStats reports the flag entry this connector uses, not another
+// connector's for the same URL and host under another token.
+func TestFlagStatsIsTheConnectorsOwn(t *testing.T) {
+	cache := newFlagCache(t, &countingFetcher{ans: flags.Answer{Enabled: true}})
+	var dbs []*sql.DB
+	var cs []*connector.Connector
+	for _, token := range []string{"a", "b"} {
+		c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+			connector.WithMode(connector.ModeOn), connector.WithRecorder(&events{}), connector.WithEndpoint("http://127.0.0.1:1"),
+			connector.WithToken(token), connector.WithFlagCache(cache), connector.WithEnv(noEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := sql.OpenDB(c)
+		defer db.Close()
+		if err := db.Ping(); err != nil {
+			t.Fatal(err)
+		}
+		dbs, cs = append(dbs, db), append(cs, c)
+	}
+	// A second idle connection for the first connector only.
+	c1, err := dbs[0].Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := dbs[0].Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Close()
+	c1.Close()
+	for i, want := range []int{2, 1} {
+		if st := cs[i].FlagStats(); len(st) != 1 || st[0].RefCount != want {
+			t.Errorf("connector %d: FlagStats = %+v, want its one entry with %d references", i, st, want)
+		}
+	}
+}

@@ -299,15 +299,32 @@ func (c *Cache) Stats() []HostStats {
 	defer c.mu.Unlock()
 	out := make([]HostStats, 0, len(c.entries))
 	for _, e := range c.entries {
-		out = append(out, HostStats{
-			URL: e.endpoint, Host: e.host, Fetches: e.fetches, Errors: e.errors,
-			LastFetch: e.lastFetch, Value: e.value, Known: e.known, RefCount: e.refs,
-		})
+		out = append(out, e.stats())
 	}
 	slices.SortFunc(out, func(a, b HostStats) int {
 		return cmp.Or(cmp.Compare(a.URL, b.URL), cmp.Compare(a.Host, b.Host))
 	})
 	return out
+}
+
+// HostStats reports the counters of the key Acquire(ctx, ep, host) uses,
+// and whether there is one. Unlike Stats it tells apart endpoints that
+// differ only in token or password, which Stats shows redacted.
+func (c *Cache) HostStats(ep Endpoint, host string) (HostStats, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[key{url: ep.URL, token: ep.Token, host: host}]
+	if e == nil {
+		return HostStats{}, false
+	}
+	return e.stats(), true
+}
+
+func (e *entry) stats() HostStats {
+	return HostStats{
+		URL: e.endpoint, Host: e.host, Fetches: e.fetches, Errors: e.errors,
+		LastFetch: e.lastFetch, Value: e.value, Known: e.known, RefCount: e.refs,
+	}
 }
 
 // Close stops the Cache: in-flight fetches are cancelled and waited for, no
