@@ -76,7 +76,9 @@ func (benchFetcher) Fetch(context.Context, string) (flags.Answer, error) {
 }
 
 // benchModes: the raw driver; sqltel recording into nopRecorder; sqltel
-// recording into a live exporter that sends to an in-process loopback sink.
+// recording into a live exporter that sends to an in-process loopback sink,
+// gzipped ("exporter", as to a remote collector) or not ("plain", the
+// default to a loopback endpoint).
 var benchModes = []string{"raw", "recording", "exporter", "plain"}
 
 // openSQLiteBench opens modernc sqlite in memory on one pooled connection,
@@ -92,9 +94,7 @@ func openSQLiteBench(b *testing.B, mode string) *sql.DB {
 	case "recording":
 		opts = append(opts, connector.WithRecorder(nopRecorder))
 	case "exporter", "plain":
-		if mode == "plain" {
-			opts = append(opts, connector.WithGzip(false))
-		}
+		opts = append(opts, connector.WithGzip(mode == "exporter"))
 		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
 			io.WriteString(w, "{}")

@@ -23,9 +23,11 @@ var (
 )
 
 // Connector wraps a driver.Connector. Each Connect decides, once for the
-// connection's lifetime, whether the connection records telemetry; one that
-// does not is returned unwrapped, so the default costs nothing per
-// statement. A Connector is safe for concurrent use, as database/sql needs.
+// connection's lifetime, whether the connection records telemetry. With
+// telemetry off (the default) connections are returned unwrapped, so the
+// default costs nothing per statement; with it on, a connection whose flag
+// says no is wrapped but records nothing. A Connector is safe for
+// concurrent use, as database/sql needs.
 type Connector struct {
 	inner driver.Connector
 	cfg   config

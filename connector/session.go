@@ -10,10 +10,9 @@ import (
 	"github.com/sqltel/sqltel/telemetry"
 )
 
-// session is one recording connection's link to telemetry: where its events
-// go, what identifies them, and what the connection must give back when it
-// closes. A connection that does not record has no session and is not
-// wrapped at all.
+// session is a wrapped connection's link to telemetry: where its events go,
+// what identifies them, and what the connection must give back when it
+// closes. With telemetry off connections are not wrapped and have none.
 type session struct {
 	c *Connector
 	// rec is nil for a connection opened with telemetry on whose flag said

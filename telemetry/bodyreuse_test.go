@@ -62,10 +62,8 @@ func TestBodyNotReusedBeforeCallersTransportCloses(t *testing.T) {
 // was read, then gets a 200 answered early too, while the second attempt is
 // still writing the body: the next batch must not be encoded into it. (It
 // raced while buffers were reused with a caller's client. With the
-// exporter's own transport the scenario does not arise on go1.26: the body
-// fits the write buffer, so the write is reported before an answer can come,
-// and net/http waits for the first attempt's write before following the
-// redirect.)
+// exporter's own transport net/http on go1.26 waits for the first attempt's
+// write before following the redirect, so the attempts never overlap.)
 func TestBodyNotReusedWhileARedirectWrites(t *testing.T) {
 
 	var nconn atomic.Int32

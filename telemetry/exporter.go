@@ -176,8 +176,10 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 }
 
 // Record adds ev to the buffer. It never blocks on the network and does not
-// allocate (except, where the buffer is on the heap rather than mapped, the
-// few times it grows to its capacity); when the buffer is full the oldest event is dropped and counted
+// allocate, except: once per exporter for the first event with a statement
+// text, once per new (Host, DBSystem) pair, and, where the buffer is on the
+// heap rather than mapped, the few times it grows to its capacity. When the
+// buffer is full the oldest event is dropped and counted
 // (Stats.Dropped.Overflow). After the exporter stopped, ev is counted in
 // Stats.Dropped.Shutdown.
 func (e *Exporter) Record(ev Event) {
@@ -667,7 +669,7 @@ func (e *Exporter) recycle(b *batch) {
 }
 
 // hasText reports whether an item holds a statement text, the one pointer
-// an item can hold (clearing 30 KiB of them per request is not free).
+// an item can hold (clearing 110 KiB of them per request is not free).
 func hasText(items []item) bool {
 	for i := range items {
 		if items[i].sql != "" {

@@ -168,11 +168,11 @@ func newConstHeaders(contentType, auth string) constHeaders {
 // a body.
 //
 // The body goes to the transport as a plain *bytes.Reader, which net/http
-// knows to be in memory: it then copies headers and body into its write
-// buffer in one piece. Any other reader (one that reports its Close, say)
-// makes it flush the headers first and hand the body to
-// net.TCPConn.ReadFrom, which allocates a 32 KiB copy buffer per request.
-// So net/http's trace hooks say when it reads the body: every attempt (a
+// knows to be in memory: it copies the headers and the start of the body
+// into its write buffer and hands the rest to bodyConn, which writes it
+// without a copy. Any other reader (one that reports its Close, say) makes
+// it flush the headers on their own first. So a wrapper cannot say when the
+// body was read, and net/http's trace hooks do: every attempt (a
 // redirect is another) gets a connection before it writes and reports when
 // it wrote. A count rather than a flag keeps attempts apart should they
 // overlap (net/http on go1.26 waits for one attempt's write before the

@@ -1,5 +1,5 @@
 // Command instr runs one workload through one wrapper n times, for counting
-// instructions under valgrind (cmd/benchtable -instr drives it): instruction
+// instructions under valgrind (cmd/instrtable drives it): instruction
 // counts are the same from run to run whatever else the machine does, where
 // nanoseconds on a shared machine are not.
 package main
