@@ -55,12 +55,9 @@ func New(inner driver.Connector, opts ...Option) (*Connector, error) {
 	if inner == nil {
 		return nil, errors.New("sqltel: connector.New: inner connector is nil")
 	}
-	cfg := config{mode: ModeOff, host: "unknown", env: os.Getenv, now: time.Now, logger: slog.Default()}
+	cfg := config{mode: ModeOff, host: "unknown", env: os.Getenv, logger: slog.Default()}
 	for _, o := range opts {
 		o(&cfg)
-	}
-	if cfg.now == nil {
-		cfg.now, cfg.clockSet = time.Now, false
 	}
 	switch cfg.mode {
 	case ModeOff, ModeOn, ModeForce:
@@ -138,7 +135,7 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 // session decides whether a new connection records and, if so, takes the
 // references it will hold.
 func (c *Connector) session(ctx context.Context) *session {
-	s := &session{c: c, host: c.cfg.host, dbSystem: c.cfg.dbSystem}
+	s := &session{c: c, host: c.cfg.host, dbSystem: c.cfg.dbSystem, sqlite: isSQLite(c.cfg.dbSystem)}
 	var fc *flags.Context
 	on := flags.Decide(string(c.cfg.mode), c.cfg.env, func() bool {
 		x, err := c.flags.Acquire(ctx, c.ep, c.cfg.host)

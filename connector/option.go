@@ -38,8 +38,7 @@ type config struct {
 	registry   *telemetry.Registry
 	recorder   telemetry.Recorder
 	env        func(string) string
-	now        func() time.Time
-	clockSet   bool // WithClock was given
+	now        func() time.Time // WithClock's; nil for time.Now
 	onError    func(error)
 
 	bufferSize      int
@@ -110,7 +109,7 @@ func WithEnv(getenv func(string) string) Option { return func(c *config) { c.env
 
 // WithClock replaces time.Now for event timestamps and latencies (tests).
 func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now, c.clockSet = now, true }
+	return func(c *config) { c.now = now }
 }
 
 // WithOnError receives the exporter's delivery errors (*telemetry.ExportError),

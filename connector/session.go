@@ -22,6 +22,7 @@ type session struct {
 	rec      telemetry.Recorder
 	host     string
 	dbSystem string
+	sqlite   bool // isSQLite(dbSystem), decided once: see hasRowCount
 	connID   uint64
 	release  func() // gives back the flag and exporter references
 	released atomic.Bool
@@ -72,7 +73,7 @@ func (s *session) now() time.Time {
 	// time.Since reads only the monotonic clock when anchor has a
 	// monotonic reading; the zero anchor has none and a huge age, so the
 	// first call sets it.
-	if d := time.Since(s.anchor); d >= 0 && d < anchorAge {
+	if d := time.Since(s.anchor); d < anchorAge {
 		return s.anchor.Add(d)
 	}
 	s.anchor = time.Now()
@@ -80,12 +81,17 @@ func (s *session) now() time.Time {
 }
 
 // now reads the connector's clock: time.Now unless WithClock gave another.
-func (c *Connector) now() time.Time { return c.cfg.now() }
+func (c *Connector) now() time.Time {
+	if c.cfg.now == nil {
+		return time.Now()
+	}
+	return c.cfg.now()
+}
 
 // realClock reports whether the clock is time.Now: elapsed times are then
 // read from the monotonic clock alone (time.Since), one clock read where
 // time.Now makes two.
-func (c *Connector) realClock() bool { return !c.cfg.clockSet }
+func (c *Connector) realClock() bool { return c.cfg.now == nil }
 
 // since is the time elapsed from start, read from the monotonic clock when
 // the connector uses the real one.
@@ -213,7 +219,7 @@ func (s *session) hasRowCount(k telemetry.Kind) bool {
 	case telemetry.KindInsert, telemetry.KindUpdate, telemetry.KindDelete:
 		return true
 	case telemetry.KindOther:
-		return !isSQLite(s.dbSystem)
+		return !s.sqlite
 	}
 	return false
 }

@@ -22,7 +22,7 @@ func (failingClose) Close() error { return errClose }
 // A connection gives its references back exactly once, even when Close is
 // called twice and the inner Close fails, and records its close once.
 func TestCloseReleasesOnce(t *testing.T) {
-	c := &Connector{cfg: config{now: time.Now}}
+	c := &Connector{}
 	var released, closes int
 	s := &session{c: c, release: func() { released++ },
 		rec: telemetry.RecorderFunc(func(ev telemetry.Event) {
@@ -44,7 +44,7 @@ func TestCloseReleasesOnce(t *testing.T) {
 // The per-connection statement cache answers exactly what fingerprinting
 // would, hit or miss, including for different strings with equal text.
 func TestStmtIDCache(t *testing.T) {
-	s := &session{c: &Connector{cfg: config{now: time.Now}}, rec: discard}
+	s := &session{c: &Connector{}, rec: discard}
 	queries := []string{"select 1", "SELECT 2", "insert into t values (?)", "update t set a = 1",
 		"delete from t", "create table u (a int)", "", strings.Clone("select 1")}
 	for range 3 {
@@ -61,7 +61,7 @@ func TestStmtIDCache(t *testing.T) {
 // time: it must read as time.Now would, keep a monotonic reading (latencies
 // come from it), and take a fresh anchor once the old one is anchorAge old.
 func TestSessionNowAnchored(t *testing.T) {
-	s := &session{c: &Connector{cfg: config{now: time.Now}}, rec: discard}
+	s := &session{c: &Connector{}, rec: discard}
 	before := time.Now()
 	got := s.now()
 	after := time.Now()
@@ -100,7 +100,7 @@ func TestSessionNowAnchored(t *testing.T) {
 	}
 	// An injected clock is read as it is.
 	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	s = &session{c: &Connector{cfg: config{now: func() time.Time { return fixed }, clockSet: true}}, rec: discard}
+	s = &session{c: &Connector{cfg: config{now: func() time.Time { return fixed }}}, rec: discard}
 	if got := s.now(); !got.Equal(fixed) {
 		t.Errorf("now() with an injected clock = %v, want %v", got, fixed)
 	}
@@ -113,7 +113,7 @@ func TestRowCountForOtherStatements(t *testing.T) {
 		"sqlite": false, "SQLite": false, "sqlite3": false, "libsql": false,
 		"postgresql": true, "mysql": true, "": true,
 	} {
-		s := &session{dbSystem: system}
+		s := &session{dbSystem: system, sqlite: isSQLite(system)}
 		if got := s.hasRowCount(telemetry.KindOther); got != counts {
 			t.Errorf("db_system %q: OTHER statements report a row count = %v, want %v", system, got, counts)
 		}

@@ -35,7 +35,7 @@ func (c *bodyConn) ReadFrom(r io.Reader) (int64, error) {
 		if rf, ok := c.Conn.(io.ReaderFrom); ok {
 			return rf.ReadFrom(r)
 		}
-		return io.Copy(struct{ io.Writer }{c.Conn}, r)
+		return io.Copy(c.Conn, r) // c.Conn has no ReadFrom for io.Copy to call
 	}
 	c.lw = limitedWriter{w: c.Conn, n: lr.N}
 	n, err := wt.WriteTo(&c.lw)

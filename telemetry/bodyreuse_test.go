@@ -97,8 +97,7 @@ func TestBodyNotReusedWhileARedirectWrites(t *testing.T) {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
 			<-release2
 			b := make([]byte, cl)
-			n, err := io.ReadFull(br, b)
-			_ = err
+			n, _ := io.ReadFull(br, b) // what arrived is compared, short or not
 			got2 <- b[:n]
 		default:
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")

@@ -75,7 +75,7 @@ func newRing(capacity int) ring {
 func (r *ring) release() {
 	r.clear()
 	free := r.free
-	r.buf, r.free, r.max = nil, func() {}, 0
+	r.buf, r.sql, r.free, r.max = nil, nil, func() {}, 0
 	free()
 }
 
@@ -117,8 +117,8 @@ func (r *ring) grow() {
 // push appends ev. When the ring is full it overwrites the oldest event and
 // reports true.
 func (r *ring) push(ev Event) (overwrote bool) {
-	if r.n == len(r.buf) && len(r.buf) < r.max {
-		r.grow()
+	if !offHeap && r.n == len(r.buf) && len(r.buf) < r.max {
+		r.grow() // mapped slots have the whole capacity from the start
 	}
 	src := uint32(r.last)
 	if r.last < 0 || !same(r.sources[r.last].host, ev.Host) || !same(r.sources[r.last].system, ev.DBSystem) {
@@ -195,14 +195,12 @@ func (r *ring) take(dst []slot, texts []string, max int) ([]slot, []string) {
 }
 
 // appendItems appends the slots take returned to dst as items, the first
-// with sequence number seq, each with its text when there are texts.
+// with sequence number seq, each with its text when there are texts (take
+// returns one per slot, or none).
 func appendItems(dst []item, slots []slot, texts []string, seq uint64) []item {
-	if len(texts) != len(slots) {
-		texts = nil
-	}
 	for i := range slots {
 		it := item{s: slots[i], seq: seq + uint64(i)}
-		if texts != nil {
+		if len(texts) > 0 {
 			it.sql = texts[i]
 		}
 		dst = append(dst, it)

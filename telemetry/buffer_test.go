@@ -122,14 +122,15 @@ func TestRingTimeRange(t *testing.T) {
 	}
 }
 
-// event rebuilds the Event an item holds, given the ring's sources (the
-// exporter never needs it: it encodes from the slot).
 // pop moves up to max of the oldest events into dst, as newBatch does.
 func (r *ring) pop(dst []item, max int) []item {
 	seq := r.headSeq()
 	slots, texts := r.take(nil, nil, max)
 	return appendItems(dst, slots, texts, seq)
 }
+
+// event rebuilds the Event an item holds, given the ring's sources (the
+// exporter never needs it: it encodes from the slot).
 
 func (it *item) event(sources []source) Event {
 	s := &it.s

@@ -105,8 +105,8 @@ func (e *Exporter) post(ctx context.Context, b *batch, body []byte, gzipped bool
 	// The transport may still be reading the body after the answer came
 	// (a server that answers before reading it all): the encoder must not
 	// write into it until the transport is done with it (see reqBody).
-	rb := new(reqBody)
 	if e.transport != nil {
+		rb := new(reqBody)
 		e.enc.lend(rb)
 		ctx = httptrace.WithClientTrace(ctx, rb.trace())
 	}

@@ -14,6 +14,10 @@ import (
 	"github.com/sqltel/sqltel/bench"
 )
 
+// diagnose (SQLTEL_INSTR_GC set) prints garbage-collection cycles, the live
+// heap and the exporter's stats to stderr; it is read once at start.
+var diagnose = os.Getenv("SQLTEL_INSTR_GC") != ""
+
 func main() {
 	bench.ServeCollectorIfChild()
 	wrapper := flag.String("wrapper", "raw", "wrapper: raw, off, on, nop, otelsql, sqlmw")
@@ -26,7 +30,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "instr:", err)
 		os.Exit(1)
 	}
-	if os.Getenv("SQLTEL_INSTR_GC") != "" {
+	if diagnose {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		fmt.Fprintf(os.Stderr, "gc cycles %d, allocated %d bytes in %d objects\n", m.NumGC, m.TotalAlloc, m.Mallocs)
@@ -59,7 +63,7 @@ func run(w bench.Wrapper, workload string, warmup, n int, collector string) erro
 	if err != nil {
 		return err
 	}
-	diag := os.Getenv("SQLTEL_INSTR_GC") != "" && db.Telemetry != nil
+	diag := diagnose && db.Telemetry != nil
 	var maxPending int64
 	for i := range warmup + n {
 		if err := step(int64(i)); err != nil {
@@ -69,7 +73,7 @@ func run(w bench.Wrapper, workload string, warmup, n int, collector string) erro
 			maxPending = max(maxPending, db.Telemetry.Stats().Pending)
 		}
 	}
-	if os.Getenv("SQLTEL_INSTR_GC") != "" {
+	if diagnose {
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
@@ -86,7 +90,7 @@ func run(w bench.Wrapper, workload string, warmup, n int, collector string) erro
 		return nil
 	}
 	st := db.Telemetry.Stats()
-	if os.Getenv("SQLTEL_INSTR_GC") != "" {
+	if diagnose {
 		fmt.Fprintf(os.Stderr, "recorded %d in %d requests, delivered %d, dropped %+v\n", st.Recorded, st.Requests, st.Delivered, st.Dropped)
 	}
 	if w == bench.On && st.Delivered != st.Recorded {
