@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/sqltel/sqltel/connector"
 	"github.com/sqltel/sqltel/examples/collector/collector"
 	"github.com/sqltel/sqltel/flags"
+	"github.com/sqltel/sqltel/internal/faultcollector"
 	"github.com/sqltel/sqltel/telemetry"
 )
 
@@ -363,24 +363,13 @@ func TestRowsOutlivingDBCloseDoNotWait(t *testing.T) {
 }
 
 // blackhole is a collector whose flag is on and that accepts event batches
-// and never answers them (until the test ends).
-func blackhole(t *testing.T) *httptest.Server {
+// and never answers them (internal/faultcollector; released when the test
+// ends).
+func blackhole(t *testing.T) *faultcollector.Collector {
 	t.Helper()
-	release := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/flags", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"flags":{"telemetry_enabled":true},"ttl_seconds":900}`))
-	})
-	mux.HandleFunc("POST /v1/events", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	})
-	hs := httptest.NewServer(mux)
-	t.Cleanup(hs.Close)
-	t.Cleanup(func() { close(release) }) // runs first: cleanups are last in, first out
-	return hs
+	fc := faultcollector.New(faultcollector.Config{Default: faultcollector.Blackhole, FlagEnabled: true})
+	t.Cleanup(fc.Close)
+	return fc
 }
 
 // A Connect that races Connector.Close: the connection it returns must not
@@ -492,5 +481,90 @@ func TestFlagStatsIsTheConnectorsOwn(t *testing.T) {
 		if st := cs[i].FlagStats(); len(st) != 1 || st[0].RefCount != want {
 			t.Errorf("connector %d: FlagStats = %+v, want its one entry with %d references", i, st, want)
 		}
+	}
+}
+
+// A connection opened after Connector.Close does not record: the
+// connector's exporter reference is gone, and nothing would flush it.
+func TestConnectAfterCloseDoesNotRecord(t *testing.T) {
+	rec := &events{}
+	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+		connector.WithMode(connector.ModeForce), connector.WithRecorder(rec), connector.WithEnv(noEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cn, err := c.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	if _, err := cn.(driver.ExecerContext).ExecContext(context.Background(), "create table t (a int)", nil); err != nil {
+		t.Fatal(err)
+	}
+	if evs := rec.all(); len(evs) != 0 {
+		t.Errorf("a connection opened after Close recorded %v", rec.ops())
+	}
+}
+
+// A connection whose flag said no is wrapped but hands out the driver's own
+// statements and rows, and the one recording reuses its rows wrapper once
+// the previous rows are closed (one allocation fewer per query) but never
+// while they are open.
+func TestWrappersOnlyWhenRecording(t *testing.T) {
+	ctx := context.Background()
+	type unwrapper interface{ Unwrap() driver.Rows }
+	for _, on := range []bool{false, true} {
+		c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+			connector.WithMode(connector.ModeOn), connector.WithRecorder(&events{}), connector.WithEndpoint("http://127.0.0.1:1"),
+			connector.WithFlagCache(newFlagCache(t, &countingFetcher{ans: flags.Answer{Enabled: on}})), connector.WithEnv(noEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cn, err := c.Connect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := cn.(driver.ConnPrepareContext).PrepareContext(ctx, "select 1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, wrapped := st.(interface{ Unwrap() driver.Stmt }); wrapped != on {
+			t.Errorf("flag %v: prepared statement wrapped = %v", on, wrapped)
+		}
+		st.Close()
+		q := cn.(driver.QueryerContext)
+		r1, err := q.QueryContext(ctx, "select 1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, wrapped := r1.(unwrapper); wrapped != on {
+			t.Errorf("flag %v: rows wrapped = %v", on, wrapped)
+		}
+		if on {
+			r2, err := q.QueryContext(ctx, "select 2", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r2 == r1 {
+				t.Error("a second result set open at once got the first one's wrapper")
+			}
+			r2.Close()
+			r1.Close()
+			r3, err := q.QueryContext(ctx, "select 3", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r3 != r1 {
+				t.Error("the wrapper of closed rows was not reused")
+			}
+			r3.Close()
+		} else {
+			r1.Close()
+		}
+		cn.Close()
+		c.Close()
 	}
 }

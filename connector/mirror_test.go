@@ -163,3 +163,16 @@ func (baseStmt) Query([]driver.Value) (driver.Rows, error)  { return nil, nil }
 type ccImpl struct{}
 
 func (ccImpl) ColumnConverter(int) driver.ValueConverter { return fakeConverter }
+
+// The adapter over a deprecated Execer checks the context as database/sql
+// does before calling the driver.
+func TestLegacyExecerChecksContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := (legacyExecer{execOld{}}).ExecContext(ctx, "x", nil); err != context.Canceled {
+		t.Errorf("ExecContext with a cancelled context = %v, want context.Canceled before the driver's %v", err, errFromFake)
+	}
+	if _, err := (legacyExecer{execOld{}}).ExecContext(context.Background(), "x", nil); err != errFromFake {
+		t.Errorf("ExecContext = %v, want the driver's answer", err)
+	}
+}

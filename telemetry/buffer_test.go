@@ -222,3 +222,31 @@ func TestEventIDsUniqueAcrossExporters(t *testing.T) {
 		e.ring.release()
 	}
 }
+
+// Where slots are on the heap the ring starts small and doubles: growing
+// keeps the events in order from the oldest, wrapped or not, with their
+// texts.
+func TestRingGrowKeepsOrder(t *testing.T) {
+	r := ring{buf: make([]slot, 4), free: func() {}, max: 16, index: map[source]int{}, last: -1}
+	for i := range 6 { // 4 pushed, 2 overwrite the oldest: head wraps to 2
+		ev := testEvent(i)
+		if i%2 == 1 {
+			ev.SQL = fmt.Sprint("select ", i)
+		}
+		r.push(ev)
+	}
+	r.grow()
+	if len(r.buf) != 8 || r.head != 0 || r.n != 4 {
+		t.Fatalf("after grow: %d slots, head %d, %d events; want 8, 0, 4", len(r.buf), r.head, r.n)
+	}
+	for k, it := range r.pop(nil, 10) {
+		i := k + 2
+		want := ""
+		if i%2 == 1 {
+			want = fmt.Sprint("select ", i)
+		}
+		if ev := it.event(r.sources); ev.ConnID != uint64(i) || it.sql != want {
+			t.Errorf("event %d: conn %d, text %q; want %d, %q", k, ev.ConnID, it.sql, i, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,45 @@ func TestWithDefaults(t *testing.T) {
 	}
 	if err := (Config{Endpoint: "https://x/", BufferSize: 300, BatchSize: 301}).Validate(); err == nil {
 		t.Error("Validate(BufferSize 300, BatchSize 301) = nil, want an error")
+	}
+}
+
+// By default bodies are gzipped except to a loopback endpoint, where
+// compressing only costs CPU; an explicit setting wins either way.
+func TestCompressionByEndpoint(t *testing.T) {
+	for _, c := range []struct {
+		comp     Compression
+		endpoint string
+		want     bool
+	}{
+		{CompressionAuto, "https://telemetry.example.com", true},
+		{CompressionAuto, "https://10.0.0.7:8443/x", true},
+		{CompressionAuto, "http://localhost:4318", false},
+		{CompressionAuto, "http://127.0.0.1:4318", false},
+		{CompressionAuto, "http://[::1]:4318", false},
+		{CompressionGzip, "http://127.0.0.1:4318", true},
+		{CompressionNone, "https://telemetry.example.com", false},
+	} {
+		if got := c.comp.gzip(c.endpoint); got != c.want {
+			t.Errorf("Compression %d to %s: gzip = %v, want %v", c.comp, c.endpoint, got, c.want)
+		}
+	}
+}
+
+// The exporter's own transport writes over TLS through a buffer that holds
+// a default batch gzipped; over plain http bodyConn needs none beyond
+// net/http's default.
+func TestOwnTransportWriteBuffer(t *testing.T) {
+	for _, c := range []struct {
+		tls  bool
+		want int
+	}{{true, tlsWriteBufferSize}, {false, 0}} {
+		_, tr := newHTTPClient(nil, c.tls)
+		if tr.WriteBufferSize != c.want {
+			t.Errorf("tls %v: WriteBufferSize %d, want %d", c.tls, tr.WriteBufferSize, c.want)
+		}
+	}
+	if _, tr := newHTTPClient(&http.Client{}, true); tr != nil {
+		t.Error("a caller's client: the exporter claims a transport of its own")
 	}
 }
