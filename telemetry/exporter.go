@@ -758,7 +758,7 @@ func (e *Exporter) delivered(b *batch, res result) {
 	}
 	for i := range b.items {
 		if len(results) == 0 {
-			break
+			break // the usual answer: nothing to look up
 		}
 		it := &b.items[i]
 		r := resultOK

@@ -108,17 +108,17 @@ func newEncoder(format Format, compress bool) *encoder {
 // slice is valid until the next call.
 func (enc *encoder) encode(b *batch) (body []byte, gzipped bool) {
 	bb := &enc.bufs[enc.cur]
-	if enc.fresh {
-		bb.raw, bb.zbuf = nil, bytes.Buffer{}
-	} else if !bb.free() {
+	if !enc.fresh && !bb.free() {
 		if other := &enc.bufs[enc.cur^1]; other.free() {
 			enc.cur ^= 1
 			bb = other
-		} else {
-			// The transport may still be writing both (it had early
-			// answers): never overwrite them; start on fresh buffers.
-			bb.raw, bb.zbuf = nil, bytes.Buffer{}
 		}
+	}
+	if enc.fresh || !bb.free() {
+		// A caller's transport cannot say when it is done with a body, and
+		// ours may still be writing both sets (it had early answers):
+		// never overwrite them; start on fresh buffers.
+		bb.raw, bb.zbuf = nil, bytes.Buffer{}
 	}
 	bb.inFlight = nil
 	raw := bb.raw[:0]
@@ -255,17 +255,19 @@ func (enc *encoder) appendCounter(b []byte, v uint64) []byte {
 	return append(b, h[:]...)
 }
 
-// headCacheSize is the number of event heads the encoder keeps: a direct
+// headCacheBits sets the number of event heads the encoder keeps: a direct
 // mapped cache, so a program with more live (statement, connection) pairs
 // only re-encodes more often.
-const headCacheSize = 64
+const (
+	headCacheBits = 6
+	headCacheSize = 1 << headCacheBits
+)
 
 // head is the start of an event's object up to its id's opening quote:
 // every field that its statement and connection decide.
 type head struct {
 	key  headKey
-	ok   bool
-	text []byte
+	text []byte // nil until the entry is first filled
 }
 
 type headKey struct {
@@ -280,8 +282,8 @@ type headKey struct {
 func (enc *encoder) head(s *slot) []byte {
 	k := headKey{s.connID, s.fingerprint, s.source, s.op, s.kind, s.inTx}
 	h := (k.fingerprint ^ k.connID*0x9e3779b97f4a7c15 ^ uint64(k.op)<<8 ^ uint64(k.source)<<16) * 0xbf58476d1ce4e5b9
-	c := &enc.heads[h>>(64-6)]
-	if c.ok && c.key == k {
+	c := &enc.heads[h>>(64-headCacheBits)]
+	if c.text != nil && c.key == k {
 		return c.text
 	}
 	src := enc.sources[k.source]
@@ -307,7 +309,7 @@ func (enc *encoder) head(s *slot) []byte {
 	b = append(b, `,"in_tx":`...)
 	b = strconv.AppendBool(b, k.inTx)
 	b = append(b, `,"id":"`...)
-	*c = head{key: k, ok: true, text: b}
+	*c = head{key: k, text: b}
 	return b
 }
 
