@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // asyncRT answers at once and reads the body afterwards in its own
@@ -140,4 +141,57 @@ func sendTwoBatches(e *Exporter, n, second int) (b1, b2 *batch) {
 		return b
 	}
 	return send(0), send(second)
+}
+
+// When the transport may still be reading the bodies of both buffer sets
+// (two early answers in a row), the encoder must write the next body into
+// fresh memory and leave both lent bodies as they were; once a set is given
+// back it is reused.
+func TestEncodeWhileBothBodySetsAreLent(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		t.Run("gzip="+strconv.FormatBool(compress), func(t *testing.T) {
+			enc := newEncoder(FormatJSON, compress)
+			encode := func(requestID string) (body []byte, rb *reqBody) {
+				b := testBatch(enc, 50)
+				b.requestID = requestID
+				body, _ = enc.encode(b)
+				rb = new(reqBody)
+				rb.writing.Add(1) // the transport got a connection and is writing
+				enc.lend(rb)
+				return body, rb
+			}
+			body1, rb1 := encode("request-1")
+			want1 := bytes.Clone(body1)
+			body2, _ := encode("request-2")
+			want2 := bytes.Clone(body2)
+			if overlaps(body1, body2) {
+				t.Fatal("the second body was encoded into the first, still lent")
+			}
+			body3, _ := encode("request-3")
+			if overlaps(body3, body1) || overlaps(body3, body2) {
+				t.Fatal("with both sets lent, the third body reused one of them")
+			}
+			if !bytes.Equal(body1, want1) || !bytes.Equal(body2, want2) {
+				t.Fatal("a lent body changed while the transport could still read it")
+			}
+			rb1.writing.Add(-1) // the first request's write reported back
+			body4, _ := encode("request-4")
+			if overlaps(body4, body2) || overlaps(body4, body3) {
+				t.Fatal("the fourth body overwrote a body still lent")
+			}
+			if !bytes.Equal(body2, want2) {
+				t.Fatal("the second body changed while still lent")
+			}
+		})
+	}
+}
+
+// overlaps reports whether a and b share memory.
+func overlaps(a, b []byte) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	a0, a1 := uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&a[0]))+uintptr(len(a))
+	b0, b1 := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&b[0]))+uintptr(len(b))
+	return a0 < b1 && b0 < a1
 }
