@@ -111,16 +111,34 @@ const (
 	CompressionNone
 )
 
-// gzip reports whether bodies to endpoint are compressed.
-func (c Compression) gzip(endpoint string) bool {
+// gzip reports whether bodies to an endpoint are compressed, given whether
+// its host is loopback.
+func (c Compression) gzip(loopback bool) bool {
 	switch c {
 	case CompressionGzip:
 		return true
 	case CompressionNone:
 		return false
 	}
-	u, err := url.Parse(endpoint)
-	return err != nil || !isLoopback(u.Hostname())
+	return !loopback
+}
+
+// endpoint is what the exporter needs to know of Config.Endpoint, parsed
+// once.
+type endpoint struct {
+	host     string // host[:port], for the logs
+	tls      bool
+	loopback bool
+}
+
+// parseEndpoint parses a validated endpoint. An unparsable one (Validate
+// refuses it first) reads as a remote https host.
+func parseEndpoint(s string) endpoint {
+	u, err := url.Parse(s)
+	if err != nil {
+		return endpoint{tls: true}
+	}
+	return endpoint{host: u.Host, tls: u.Scheme != "http", loopback: isLoopback(u.Hostname())}
 }
 
 // ErrInsecureEndpoint is wrapped by Validate's error for a plain http

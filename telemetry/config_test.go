@@ -106,8 +106,23 @@ func TestCompressionByEndpoint(t *testing.T) {
 		{CompressionGzip, "http://127.0.0.1:4318", true},
 		{CompressionNone, "https://telemetry.example.com", false},
 	} {
-		if got := c.comp.gzip(c.endpoint); got != c.want {
+		if got := c.comp.gzip(parseEndpoint(c.endpoint).loopback); got != c.want {
 			t.Errorf("Compression %d to %s: gzip = %v, want %v", c.comp, c.endpoint, got, c.want)
+		}
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	for in, want := range map[string]endpoint{
+		"http://127.0.0.1:4318/":      {host: "127.0.0.1:4318", tls: false, loopback: true},
+		"https://LOCALHOST":           {host: "LOCALHOST", tls: true, loopback: true},
+		"https://telemetry.example/x": {host: "telemetry.example", tls: true, loopback: false},
+		"http://[::1]:9/":             {host: "[::1]:9", tls: false, loopback: true},
+		"http://10.1.2.3:80":          {host: "10.1.2.3:80", tls: false, loopback: false},
+		"https://bad host\x7f/%zz":    {tls: true},
+	} {
+		if got := parseEndpoint(in); got != want {
+			t.Errorf("parseEndpoint(%q) = %+v, want %+v", in, got, want)
 		}
 	}
 }

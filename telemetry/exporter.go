@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -131,6 +130,7 @@ type flushReq struct {
 
 func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 	cfg = cfg.withDefaults()
+	ep := parseEndpoint(cfg.Endpoint)
 	var seed [32]byte
 	crand.Read(seed[:])
 	e := &Exporter{
@@ -143,7 +143,7 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 		flushCh: make(chan *flushReq),
 		stopCh:  make(chan time.Time, 1),
 		done:    make(chan struct{}),
-		enc:     newEncoder(cfg.Format, cfg.Compression.gzip(cfg.Endpoint)),
+		enc:     newEncoder(cfg.Format, cfg.Compression.gzip(ep.loopback)),
 		ids:     rand.NewChaCha8(seed),
 	}
 	auth := "" // "Bearer <token>"
@@ -151,14 +151,10 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 		auth = "Bearer " + cfg.Token
 	}
 	e.headers = newConstHeaders(e.enc.contentType(), auth)
-	host, tls := "", true
-	if u, err := url.Parse(cfg.Endpoint); err == nil {
-		host, tls = u.Host, u.Scheme != "http"
-	}
-	e.log = cfg.Logger.With("component", "sqltel/telemetry", "collector", host)
+	e.log = cfg.Logger.With("component", "sqltel/telemetry", "collector", ep.host)
 	e.rnd = rand.New(e.ids)
 	e.idBase = e.ids.Uint64()
-	e.client, e.transport = newHTTPClient(cfg.HTTPClient, tls)
+	e.client, e.transport = newHTTPClient(cfg.HTTPClient, ep.tls)
 	e.enc.fresh = e.transport == nil
 	e.runCtx, e.cancelRun = context.WithCancel(context.Background())
 	e.hooks = hooks{
