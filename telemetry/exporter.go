@@ -628,9 +628,10 @@ func (e *Exporter) newBatch() *batch {
 		seq := e.ring.headSeq()
 		st.stage, st.texts = e.ring.take(st.stage[:0], st.texts[:0], want)
 		e.inHand += len(st.stage)
-		if n := len(e.enc.sources); n < len(e.ring.sources) {
-			e.enc.sources = append(e.enc.sources, e.ring.sources[n:]...)
-		}
+		// The pairs are append-only: the header taken under the lock
+		// keeps naming every pair the slots taken so far refer to, even
+		// after a later append moves the ring's array.
+		e.enc.sources = e.ring.sources
 		e.mu.Unlock()
 		items = appendItems(items, st.stage, st.texts, seq)
 		clear(st.texts) // the batch holds them now

@@ -69,9 +69,9 @@ type encoder struct {
 	// when it is done with them (a caller's HTTP client, see reqBody).
 	fresh bool
 
-	// sources is the exporter's copy of the ring's interned (host, system)
-	// pairs, which slots refer to by index; the exporter appends to it
-	// under its lock, before the items that use a new pair are encoded.
+	// sources is the ring's interned (host, system) pairs, which slots
+	// refer to by index, as the exporter last read them under its lock
+	// (see newBatch); never written through.
 	sources []source
 
 	// Most events of a batch come from a few statements run on a few
