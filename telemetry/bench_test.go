@@ -46,3 +46,22 @@ func BenchmarkRecordParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRecordTwoHosts is BenchmarkRecord with the events of two
+// hosts interleaved, as a primary's and a replica's connections sharing an
+// exporter record them.
+func BenchmarkRecordTwoHosts(b *testing.B) {
+	e := benchExporter(b)
+	primary, replica := testEvent(1), testEvent(2)
+	replica.Host = "replica.example:5432"
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i&1 == 0 {
+			e.Record(primary)
+		} else {
+			e.Record(replica)
+		}
+		i++
+	}
+}

@@ -35,8 +35,12 @@ type ring struct {
 
 	sources []source       // interned (host, system) pairs; never shrinks
 	index   map[source]int // position in sources
-	last    int            // the pair the previous push used: the usual hit
-	sql     []string       // statement texts by slot, nil until one is pushed
+	// last and prev are the pairs the last two pushes of different pairs
+	// used (-1 for none): one for a program's connections to one database,
+	// two for a primary's and a replica's sharing the exporter, are found
+	// without hashing.
+	last, prev int
+	sql        []string // statement texts by slot, nil until one is pushed
 }
 
 type source struct{ host, system string }
@@ -67,7 +71,7 @@ func newRing(capacity int) ring {
 		n = min(capacity, initialSlots)
 	}
 	buf, free := allocSlots(n)
-	return ring{buf: buf, free: free, max: capacity, index: map[source]int{}, last: -1}
+	return ring{buf: buf, free: free, max: capacity, index: map[source]int{}, last: -1, prev: -1}
 }
 
 // release gives the slots back. The ring must not be used after: the
@@ -80,7 +84,7 @@ func (r *ring) release() {
 }
 
 // intern returns the position of ev's (host, system) pair. push checks
-// the pair the previous push used first, inline: the usual hit.
+// the pairs the previous pushes used first: the usual hit.
 func (r *ring) intern(host, system string) uint32 {
 	k := source{host, system}
 	i, ok := r.index[k]
@@ -89,8 +93,13 @@ func (r *ring) intern(host, system string) uint32 {
 		r.sources = append(r.sources, k)
 		r.index[k] = i
 	}
-	r.last = i
+	r.last, r.prev = i, r.last
 	return uint32(i)
+}
+
+// is reports whether the pair at position i, if any, is (host, system).
+func (r *ring) is(i int, host, system string) bool {
+	return uint(i) < uint(len(r.sources)) && same(r.sources[i].host, host) && same(r.sources[i].system, system)
 }
 
 // same is a == b that answers without comparing bytes when both are the
@@ -120,8 +129,14 @@ func (r *ring) push(ev Event) (overwrote bool) {
 	if !offHeap && r.n == len(r.buf) && len(r.buf) < r.max {
 		r.grow() // mapped slots have the whole capacity from the start
 	}
-	src := uint32(r.last)
-	if r.last < 0 || !same(r.sources[r.last].host, ev.Host) || !same(r.sources[r.last].system, ev.DBSystem) {
+	var src uint32
+	switch {
+	case r.is(r.last, ev.Host, ev.DBSystem):
+		src = uint32(r.last)
+	case r.is(r.prev, ev.Host, ev.DBSystem):
+		r.last, r.prev = r.prev, r.last
+		src = uint32(r.last)
+	default:
 		src = r.intern(ev.Host, ev.DBSystem)
 	}
 	r.pushed++

@@ -250,3 +250,29 @@ func TestRingGrowKeepsOrder(t *testing.T) {
 		}
 	}
 }
+
+// Each slot names its own event's (host, system) pair however the pairs
+// alternate: one, two (the cached pairs) or three (the map), and for
+// strings equal in content but not in memory.
+func TestRingInternsAlternatingPairs(t *testing.T) {
+	r := newRing(64)
+	defer r.release()
+	hosts := []string{"a:1", "b:2", "a:1", "b:2", "c:3", "a:1", "c:3", "b:2", "b:2",
+		string([]byte("a:1")), "c:3", "a:1"}
+	systems := []string{"postgresql", "postgresql", "mysql"}
+	for i, h := range hosts {
+		ev := testEvent(i)
+		ev.Host, ev.DBSystem = h, systems[i%len(systems)]
+		r.push(ev)
+	}
+	slots, _ := r.take(nil, nil, len(hosts))
+	for i, s := range slots {
+		got := r.sources[s.source]
+		if want := (source{hosts[i], systems[i%len(systems)]}); got != want {
+			t.Errorf("event %d: pair %+v, want %+v", i, got, want)
+		}
+	}
+	if len(r.sources) != len(r.index) {
+		t.Errorf("%d pairs interned but %d indexed", len(r.sources), len(r.index))
+	}
+}
