@@ -179,6 +179,9 @@ func TestEncodeWhileBothBodySetsAreLent(t *testing.T) {
 			if overlaps(body4, body2) || overlaps(body4, body3) {
 				t.Fatal("the fourth body overwrote a body still lent")
 			}
+			if !overlaps(body4, body1) {
+				t.Error("the set given back was not reused")
+			}
 			if !bytes.Equal(body2, want2) {
 				t.Fatal("the second body changed while still lent")
 			}

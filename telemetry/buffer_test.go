@@ -227,7 +227,7 @@ func TestEventIDsUniqueAcrossExporters(t *testing.T) {
 // keeps the events in order from the oldest, wrapped or not, with their
 // texts.
 func TestRingGrowKeepsOrder(t *testing.T) {
-	r := ring{buf: make([]slot, 4), free: func() {}, max: 16, index: map[source]int{}, last: -1}
+	r := ring{buf: make([]slot, 4), free: func() {}, max: 16, index: map[source]int{}, last: -1, prev: -1}
 	for i := range 6 { // 4 pushed, 2 overwrite the oldest: head wraps to 2
 		ev := testEvent(i)
 		if i%2 == 1 {
@@ -252,27 +252,26 @@ func TestRingGrowKeepsOrder(t *testing.T) {
 }
 
 // Each slot names its own event's (host, system) pair however the pairs
-// alternate: one, two (the cached pairs) or three (the map), and for
-// strings equal in content but not in memory.
+// alternate: repeated (the last pair), two in turn (the previous one),
+// three (the map), and strings equal in content but not in memory.
 func TestRingInternsAlternatingPairs(t *testing.T) {
 	r := newRing(64)
 	defer r.release()
-	hosts := []string{"a:1", "b:2", "a:1", "b:2", "c:3", "a:1", "c:3", "b:2", "b:2",
-		string([]byte("a:1")), "c:3", "a:1"}
-	systems := []string{"postgresql", "postgresql", "mysql"}
-	for i, h := range hosts {
+	a, b, c := source{"a:1", "postgresql"}, source{"b:2", "postgresql"}, source{"a:1", "mysql"}
+	a2 := source{string([]byte("a:1")), string([]byte("postgresql"))} // a, elsewhere in memory
+	pairs := []source{a, a, b, b, a, b, a, c, c, a, b, a2, a2, b, a2, c, a}
+	for i, p := range pairs {
 		ev := testEvent(i)
-		ev.Host, ev.DBSystem = h, systems[i%len(systems)]
+		ev.Host, ev.DBSystem = p.host, p.system
 		r.push(ev)
 	}
-	slots, _ := r.take(nil, nil, len(hosts))
+	slots, _ := r.take(nil, nil, len(pairs))
 	for i, s := range slots {
-		got := r.sources[s.source]
-		if want := (source{hosts[i], systems[i%len(systems)]}); got != want {
-			t.Errorf("event %d: pair %+v, want %+v", i, got, want)
+		if got := r.sources[s.source]; got != pairs[i] {
+			t.Errorf("event %d: pair %+v, want %+v", i, got, pairs[i])
 		}
 	}
-	if len(r.sources) != len(r.index) {
-		t.Errorf("%d pairs interned but %d indexed", len(r.sources), len(r.index))
+	if len(r.sources) != 3 || len(r.index) != 3 {
+		t.Errorf("%d pairs interned and %d indexed, want 3", len(r.sources), len(r.index))
 	}
 }
