@@ -12,8 +12,9 @@
 //
 // [Exporter.Record] is the only call on the query path: it copies the
 // [Event] into a bounded ring buffer under a mutex, without waiting for the
-// network and without allocating (but for the exceptions Record names). When the buffer is full the oldest event
-// is overwritten and counted (Stats.Dropped.Overflow).
+// network and without allocating (but for the exceptions Record names).
+// When the buffer is full the oldest event is overwritten and counted
+// (Stats.Dropped.Overflow).
 //
 // One goroutine per exporter owns every request, so requests never overlap
 // (the shape of OpenTelemetry's batch processor). It sends a batch when

@@ -347,10 +347,7 @@ func (e *Exporter) protect(f func()) (ok bool) {
 		}
 		v := recover()
 		st := &e.st
-		var ids []string
-		for _, it := range e.held() {
-			ids = append(ids, hex.EncodeToString(it.id[:]))
-		}
+		ids := e.heldIDs()
 		st.cur, st.queue, st.retryQ = nil, nil, nil
 		e.mu.Lock()
 		e.stats.Panics++
@@ -365,17 +362,31 @@ func (e *Exporter) protect(f func()) (ok bool) {
 	return true
 }
 
-// held returns the items the goroutine holds out of the ring.
-func (e *Exporter) held() []item {
+// held yields the items the goroutine holds out of the ring, a slice at a
+// time: the request in hand, the halves of a split one, the events to retry.
+func (e *Exporter) held(yield func([]item) bool) {
 	st := &e.st
-	var all []item
-	if st.cur != nil {
-		all = append(all, st.cur.items...)
+	if st.cur != nil && !yield(st.cur.items) {
+		return
 	}
 	for _, b := range st.queue {
-		all = append(all, b.items...)
+		if !yield(b.items) {
+			return
+		}
 	}
-	return append(all, st.retryQ...)
+	yield(st.retryQ)
+}
+
+// heldIDs returns the ids of the items the goroutine holds, for the error
+// that reports them dropped.
+func (e *Exporter) heldIDs() []string {
+	var ids []string
+	for items := range e.held {
+		for i := range items {
+			ids = append(ids, hex.EncodeToString(items[i].id[:]))
+		}
+	}
+	return ids
 }
 
 func (e *Exporter) beginStop(deadline time.Time) {
@@ -495,10 +506,7 @@ func (e *Exporter) drain() {
 // finish accounts for what is left, answers the flushes and logs a summary.
 func (e *Exporter) finish() {
 	st := &e.st
-	var ids []string
-	for _, it := range e.held() {
-		ids = append(ids, hex.EncodeToString(it.id[:]))
-	}
+	ids := e.heldIDs()
 	satisfied := make([]bool, len(st.flushes))
 	for i, f := range st.flushes {
 		satisfied[i] = e.flushSatisfied(f.target)
@@ -556,21 +564,11 @@ func (e *Exporter) flushSatisfied(target uint64) bool {
 	if head < target {
 		return false
 	}
-	st := &e.st
-	below := func(items []item) bool {
+	for items := range e.held {
 		for i := range items {
 			if items[i].seq < target {
-				return true
+				return false
 			}
-		}
-		return false
-	}
-	if st.cur != nil && below(st.cur.items) || below(st.retryQ) {
-		return false
-	}
-	for _, b := range st.queue {
-		if below(b.items) {
-			return false
 		}
 	}
 	return true
@@ -750,14 +748,13 @@ func (e *Exporter) delivered(b *batch, res result) {
 		dropped, tooOft []string
 		idbuf           [32]byte
 	)
+	items := b.items
 	if len(results) == 0 {
-		ok0 = uint64(len(b.items)) // the usual answer: every event ok
+		// The usual answer: every event ok, nothing to look up.
+		ok0, items = uint64(len(items)), nil
 	}
-	for i := range b.items {
-		if len(results) == 0 {
-			break // the usual answer: nothing to look up
-		}
-		it := &b.items[i]
+	for i := range items {
+		it := &items[i]
 		r := resultOK
 		hex.Encode(idbuf[:], it.id[:])
 		if v, found := results[string(idbuf[:])]; found {
