@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -78,7 +77,7 @@ func TestOwnTransportSendsLargeBodies(t *testing.T) {
 		io.WriteString(w, "{}")
 	}))
 	defer srv.Close()
-	e := newExporter(Config{Endpoint: srv.URL, Logger: slog.New(slog.DiscardHandler)}, NewRegistry(), registryKey{})
+	e := newExporter(Config{Endpoint: srv.URL, Logger: quiet}, NewRegistry(), registryKey{})
 	if _, ok := e.client.Transport.(*http.Transport); !ok {
 		t.Fatal("the exporter has no transport of its own")
 	}

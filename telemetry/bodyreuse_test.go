@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -48,7 +47,7 @@ func (rt *asyncRT) RoundTrip(req *http.Request) (*http.Response, error) {
 // returned: the next batch must not be encoded into it.
 func TestBodyNotReusedBeforeCallersTransportCloses(t *testing.T) {
 	rt := &asyncRT{go1: make(chan struct{}), read1: make(chan []byte, 1)}
-	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler),
+	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: quiet,
 		HTTPClient: &http.Client{Transport: rt}}
 	e := newExporter(cfg, NewRegistry(), registryKey{})
 	b1, b2 := sendTwoBatches(e, 10, 100)
@@ -66,7 +65,6 @@ func TestBodyNotReusedBeforeCallersTransportCloses(t *testing.T) {
 // exporter's own transport net/http on go1.26 waits for the first attempt's
 // write before following the redirect, so the attempts never overlap.)
 func TestBodyNotReusedWhileARedirectWrites(t *testing.T) {
-
 	var nconn atomic.Int32
 	release2 := make(chan struct{})
 	got2 := make(chan []byte, 1)
@@ -111,7 +109,7 @@ func TestBodyNotReusedWhileARedirectWrites(t *testing.T) {
 		go serve(b, nconn.Add(1))
 		return a, nil
 	}
-	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler),
+	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: quiet,
 		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dial}}}
 	e := newExporter(cfg, NewRegistry(), registryKey{})
 	_, b2 := sendTwoBatches(e, 200, 1000)

@@ -3,7 +3,6 @@ package telemetry
 import (
 	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"testing"
 	"time"
@@ -131,7 +130,6 @@ func (r *ring) pop(dst []item, max int) []item {
 
 // event rebuilds the Event an item holds, given the ring's sources (the
 // exporter never needs it: it encodes from the slot).
-
 func (it *item) event(sources []source) Event {
 	s := &it.s
 	src := sources[s.source]
@@ -159,7 +157,7 @@ func (it *item) event(sources []source) Event {
 func TestNewBatchAcrossChunksAndWrap(t *testing.T) {
 	const batch = 3*popChunk + 17
 	e := newExporter(Config{Endpoint: "http://127.0.0.1:1", BatchSize: batch, BufferSize: batch + 100,
-		Logger: slog.New(slog.DiscardHandler)}, NewRegistry(), registryKey{})
+		Logger: quiet}, NewRegistry(), registryKey{})
 	defer e.ring.release()
 	text := func(i int) string {
 		if i%7 == 0 {
@@ -202,7 +200,7 @@ func TestNewBatchAcrossChunksAndWrap(t *testing.T) {
 func TestEventIDsUniqueAcrossExporters(t *testing.T) {
 	seen := map[[16]byte]int{}
 	for x := range 3 {
-		e := newExporter(Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler)}, NewRegistry(), registryKey{})
+		e := newExporter(Config{Endpoint: "http://127.0.0.1:1", Logger: quiet}, NewRegistry(), registryKey{})
 		for i := range 500 {
 			e.Record(testEvent(i))
 		}
@@ -228,6 +226,7 @@ func TestEventIDsUniqueAcrossExporters(t *testing.T) {
 // texts.
 func TestRingGrowKeepsOrder(t *testing.T) {
 	r := ring{buf: make([]slot, 4), free: func() {}, max: 16, index: map[source]int{}, last: -1, prev: -1}
+	defer r.release()
 	for i := range 6 { // 4 pushed, 2 overwrite the oldest: head wraps to 2
 		ev := testEvent(i)
 		if i%2 == 1 {
@@ -273,5 +272,17 @@ func TestRingInternsAlternatingPairs(t *testing.T) {
 	}
 	if len(r.sources) != 3 || len(r.index) != 3 {
 		t.Errorf("%d pairs interned and %d indexed, want 3", len(r.sources), len(r.index))
+	}
+
+	// The last two pairs are found without the map: with it emptied, a
+	// lookup there would intern them again.
+	r.index = map[source]int{}
+	for i, p := range []source{c, a, c, a, a, c} {
+		ev := testEvent(i)
+		ev.Host, ev.DBSystem = p.host, p.system
+		r.push(ev)
+	}
+	if len(r.sources) != 3 {
+		t.Errorf("alternating between the last two pairs interned %d new ones", len(r.sources)-3)
 	}
 }

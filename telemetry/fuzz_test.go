@@ -3,7 +3,6 @@ package telemetry
 import (
 	"bytes"
 	"encoding/json"
-	"log/slog"
 	"testing"
 	"time"
 )
@@ -79,7 +78,7 @@ func FuzzDeliveredAccounting(f *testing.F) {
 	f.Add([]byte(`not json`), uint8(3), false)
 	f.Add([]byte(``), uint8(0), false)
 	f.Fuzz(func(t *testing.T, body []byte, n uint8, ndjson bool) {
-		cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler)}
+		cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: quiet}
 		if ndjson {
 			cfg.Format = FormatNDJSON
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -65,7 +64,7 @@ func startProp(t *testing.T, cfg Config, timeout time.Duration) *Exporter {
 		e.hooks.panicPause = time.Millisecond
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Logger = quiet
 	}
 	exp, err := reg.Acquire(cfg)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -53,7 +52,7 @@ func TestEarlyAnswerDoesNotRaceBody(t *testing.T) {
 	}()
 	e, err := NewRegistry().Acquire(Config{Endpoint: "http://" + ln.Addr().String(), BatchSize: 4000, BufferSize: 4000,
 		Compression: CompressionNone, FlushInterval: time.Hour, ShutdownTimeout: 5 * time.Second,
-		Logger: slog.New(slog.DiscardHandler)})
+		Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ package telemetry
 
 import (
 	"errors"
-	"log/slog"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -33,7 +32,7 @@ func TestSlotsUnmappedOnRelease(t *testing.T) {
 func TestExporterUnmapsSlotsOnStop(t *testing.T) {
 	srv := newCollector(t, func(int, captured) reply { return reply{status: 200} })
 	reg := NewRegistry()
-	e, err := reg.Acquire(Config{Endpoint: srv.URL, Logger: slog.New(slog.DiscardHandler)})
+	e, err := reg.Acquire(Config{Endpoint: srv.URL, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -197,7 +197,21 @@ const benchBatch = 200
 
 func benchmarkEncode(b *testing.B, compress bool) {
 	enc := newEncoder(FormatJSON, compress)
-	bt := testBatch(enc, benchBatch, func(i int, ev *Event) { // realistic variety
+	bt := variedBatch(enc, benchBatch)
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		body, _ := enc.encode(bt)
+		size = len(body)
+	}
+	b.ReportMetric(float64(benchBatch)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(size), "body_bytes")
+}
+
+// variedBatch is a batch of n events with a realistic variety: every
+// event its own statement, latency, time and id, from 8 connections.
+func variedBatch(enc *encoder, n int) *batch {
+	bt := testBatch(enc, n, func(i int, ev *Event) {
 		ev.Latency = time.Duration(i*7919) * time.Microsecond
 		ev.Fingerprint = uint64(i) * 0x9e3779b97f4a7c15
 		ev.ConnID = uint64(i%8) * 0x51afd7ed558ccd
@@ -208,14 +222,18 @@ func benchmarkEncode(b *testing.B, compress bool) {
 			bt.items[i].id[j] = byte(i*31 + j*17)
 		}
 	}
-	var size int
-	b.ReportAllocs()
-	for b.Loop() {
-		body, _ := enc.encode(bt)
-		size = len(body)
+	return bt
+}
+
+// A default batch gzipped fits the write buffer the exporter's transport
+// has over TLS, so that net/http writes it without its per-request copy
+// buffer (see newHTTPClient), even with every event's statement different.
+func TestDefaultBatchGzippedFitsTLSWriteBuffer(t *testing.T) {
+	enc := newEncoder(FormatJSON, true)
+	body, gzipped := enc.encode(variedBatch(enc, DefaultBatchSize))
+	if !gzipped || len(body)+4096 > tlsWriteBufferSize { // 4 KiB for the headers
+		t.Errorf("a default batch gzipped is %d bytes (gzipped %v); the TLS write buffer is %d", len(body), gzipped, tlsWriteBufferSize)
 	}
-	b.ReportMetric(float64(benchBatch)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(size), "body_bytes")
 }
 
 // appendTime must write exactly what time.RFC3339Nano writes.
