@@ -15,4 +15,8 @@
 //   - cmd/soak runs statements as fast as the machine allows, with
 //     telemetry on, and reports what was recorded, delivered and dropped and
 //     how the heap moved.
+//   - cmd/instrtable counts the CPU instructions of each (wrapper, workload)
+//     under valgrind, running cmd/instr, which does the workload n times.
+//   - cmd/steplat times every step of one workload and prints the median
+//     and the tail, which a benchmark's mean cannot tell apart.
 package bench

@@ -32,6 +32,10 @@ func main() {
 	warmup := flag.Int("warmup", 20000, "steps run first, untimed")
 	traceFile := flag.String("trace", "", "write a runtime/trace of the timed steps to this file")
 	flag.Parse()
+	if *n < 1 || *warmup < 0 {
+		fmt.Fprintf(os.Stderr, "steplat: -n must be at least 1 and -warmup at least 0 (got %d and %d)\n", *n, *warmup)
+		os.Exit(2)
+	}
 	if err := run(bench.Wrapper(*w), *wl, *n, *warmup, *traceFile); err != nil {
 		fmt.Fprintln(os.Stderr, "steplat:", err)
 		os.Exit(1)
