@@ -68,6 +68,16 @@ var Wrappers = []Wrapper{Raw, Off, On, Nop, OtelSQL, SQLMW}
 // Workloads lists the workload names in table order (see Backend.Run).
 var Workloads = []string{"exec", "queryrow", "prepared", "tx"}
 
+// WrapperList returns the wrappers' names joined by sep, in table order,
+// for the commands' flags and usage strings.
+func WrapperList(sep string) string {
+	names := make([]string, len(Wrappers))
+	for i, w := range Wrappers {
+		names[i] = string(w)
+	}
+	return strings.Join(names, sep)
+}
+
 // Backend is a database the benchmarks run on.
 type Backend struct {
 	Name   string // "sqlite" or "postgres"

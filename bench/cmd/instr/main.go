@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/sqltel/sqltel/bench"
 )
@@ -20,8 +21,8 @@ var diagnose = os.Getenv("SQLTEL_INSTR_GC") != ""
 
 func main() {
 	bench.ServeCollectorIfChild()
-	wrapper := flag.String("wrapper", "raw", "wrapper: raw, off, on, nop, otelsql, sqlmw")
-	workload := flag.String("workload", "exec", "workload: exec, queryrow, prepared, tx")
+	wrapper := flag.String("wrapper", "raw", "wrapper: "+bench.WrapperList(", "))
+	workload := flag.String("workload", "exec", "workload: "+strings.Join(bench.Workloads, ", "))
 	n := flag.Int("n", 1000, "iterations")
 	warmup := flag.Int("warmup", 0, "iterations run first, in both runs of a pair: they fill the runtime's type-assertion caches and settle the heap")
 	collector := flag.String("collector", "", "URL of a running collector for -wrapper on (default: start one; valgrind cannot follow that start)")

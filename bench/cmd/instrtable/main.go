@@ -35,7 +35,7 @@ func main() {
 	n := flag.Int("n", 3000, "iterations per measured run")
 	warmup := flag.Int("warmup", 3000, "iterations before counting, in both runs of a pair")
 	workloads := flag.String("workloads", strings.Join(bench.Workloads, ","), "comma-separated workloads")
-	wrappers := flag.String("wrappers", "raw,off,on,nop,otelsql,sqlmw", "comma-separated wrappers (raw first)")
+	wrappers := flag.String("wrappers", bench.WrapperList(","), "comma-separated wrappers (raw first)")
 	jobs := flag.Int("j", 2, "valgrind processes at once")
 	rounds := flag.Int("rounds", 3, "measurements of each pair; the table shows medians")
 	gogc := flag.String("gogc", "", "GOGC for the measured processes (off: count the code paths without garbage collection)")

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +31,7 @@ import (
 func main() {
 	bench.ServeCollectorIfChild()
 	d := flag.Duration("d", 30*time.Second, "how long to run statements")
-	workload := flag.String("workload", "exec", "workload: exec, queryrow, prepared or tx")
+	workload := flag.String("workload", "exec", "workload: "+strings.Join(bench.Workloads, ", "))
 	rate := flag.Int("rate", 0, "statements per second; 0 measures the delivery rate first and runs at 80% of it")
 	flatOut := flag.Bool("flat-out", false, "run statements as fast as possible, whatever the collector keeps up with")
 	backend := flag.String("backend", "sqlite", "sqlite, or postgres (needs "+bench.PostgresEnv+")")

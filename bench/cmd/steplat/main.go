@@ -19,6 +19,7 @@ import (
 	"os"
 	"runtime/trace"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sqltel/sqltel/bench"
@@ -26,8 +27,8 @@ import (
 
 func main() {
 	bench.ServeCollectorIfChild()
-	w := flag.String("wrapper", "nop", "wrapper: raw, off, on, nop, otelsql, sqlmw")
-	wl := flag.String("workload", "queryrow", "workload: exec, queryrow, prepared, tx")
+	w := flag.String("wrapper", "nop", "wrapper: "+bench.WrapperList(", "))
+	wl := flag.String("workload", "queryrow", "workload: "+strings.Join(bench.Workloads, ", "))
 	n := flag.Int("n", 500000, "timed steps")
 	warmup := flag.Int("warmup", 20000, "steps run first, untimed")
 	traceFile := flag.String("trace", "", "write a runtime/trace of the timed steps to this file")
