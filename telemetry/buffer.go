@@ -65,12 +65,15 @@ type slot struct {
 // default batches.
 const initialSlots = 1024
 
-func newRing(capacity int) ring {
+func newRing(capacity int) ring { return newRingOn(capacity, allocSlots) }
+
+// newRingOn is newRing with its first slots from alloc (tests).
+func newRingOn(capacity int, alloc func(n int) ([]slot, func())) ring {
 	n := capacity
 	if !offHeap {
 		n = min(capacity, initialSlots)
 	}
-	buf, free := allocSlots(n)
+	buf, free := alloc(n)
 	return ring{buf: buf, free: free, max: capacity, index: map[source]int{}, last: -1, prev: -1}
 }
 

@@ -17,14 +17,24 @@ const offHeap = true
 
 // allocSlots returns n zeroed slots and the function that gives them back.
 // It falls back to the heap if the mapping fails.
-func allocSlots(n int) ([]slot, func()) {
+func allocSlots(n int) ([]slot, func()) { return mapSlots(n, anonMap, syscall.Munmap) }
+
+// anonMap maps size bytes of zeroed, private memory.
+func anonMap(size int) ([]byte, error) {
+	return syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+}
+
+// mapSlots is allocSlots with the mapping's calls as parameters, so that a
+// test can make the mapping fail.
+func mapSlots(n int, mmap func(size int) ([]byte, error), munmap func([]byte) error) ([]slot, func()) {
 	size := n * int(unsafe.Sizeof(slot{}))
 	if size == 0 {
 		return nil, func() {}
 	}
-	mem, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	mem, err := mmap(size)
 	if err != nil {
+		// A full capacity on the heap: the ring does not grow when offHeap.
 		return make([]slot, n), func() {}
 	}
-	return unsafe.Slice((*slot)(unsafe.Pointer(unsafe.SliceData(mem))), n), func() { syscall.Munmap(mem) }
+	return unsafe.Slice((*slot)(unsafe.Pointer(unsafe.SliceData(mem))), n), func() { munmap(mem) }
 }
