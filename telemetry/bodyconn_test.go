@@ -77,7 +77,7 @@ func TestOwnTransportSendsLargeBodies(t *testing.T) {
 		io.WriteString(w, "{}")
 	}))
 	defer srv.Close()
-	e := newExporter(Config{Endpoint: srv.URL, Logger: quiet}, NewRegistry(), registryKey{})
+	e := idleExporter(t, Config{Endpoint: srv.URL, Logger: quiet})
 	if _, ok := e.client.Transport.(*http.Transport); !ok {
 		t.Fatal("the exporter has no transport of its own")
 	}

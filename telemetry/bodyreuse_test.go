@@ -49,7 +49,7 @@ func TestBodyNotReusedBeforeCallersTransportCloses(t *testing.T) {
 	rt := &asyncRT{go1: make(chan struct{}), read1: make(chan []byte, 1)}
 	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: quiet,
 		HTTPClient: &http.Client{Transport: rt}}
-	e := newExporter(cfg, NewRegistry(), registryKey{})
+	e := idleExporter(t, cfg)
 	b1, b2 := sendTwoBatches(e, 10, 100)
 	close(rt.go1)
 	got := <-rt.read1
@@ -111,7 +111,7 @@ func TestBodyNotReusedWhileARedirectWrites(t *testing.T) {
 	}
 	cfg := Config{Endpoint: "http://127.0.0.1:1", Logger: quiet,
 		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dial}}}
-	e := newExporter(cfg, NewRegistry(), registryKey{})
+	e := idleExporter(t, cfg)
 	_, b2 := sendTwoBatches(e, 200, 1000)
 	close(release2)
 	// The transport may give up writing once it has its answer, so the

@@ -51,7 +51,7 @@ func TestRing(t *testing.T) {
 }
 
 func TestRecordDoesNotAllocate(t *testing.T) {
-	e := newExporter(Config{Endpoint: "http://127.0.0.1:1"}, NewRegistry(), registryKey{})
+	e := idleExporter(t, Config{Endpoint: "http://127.0.0.1:1"})
 	ev := testEvent(1)
 	if n := testing.AllocsPerRun(1000, func() { e.Record(ev) }); n != 0 {
 		t.Errorf("Record allocates %v times per call", n)
@@ -156,9 +156,8 @@ func (it *item) event(sources []source) Event {
 // and the stats count the events in hand.
 func TestNewBatchAcrossChunksAndWrap(t *testing.T) {
 	const batch = 3*popChunk + 17
-	e := newExporter(Config{Endpoint: "http://127.0.0.1:1", BatchSize: batch, BufferSize: batch + 100,
-		Logger: quiet}, NewRegistry(), registryKey{})
-	defer e.ring.release()
+	e := idleExporter(t, Config{Endpoint: "http://127.0.0.1:1", BatchSize: batch, BufferSize: batch + 100,
+		Logger: quiet})
 	text := func(i int) string {
 		if i%7 == 0 {
 			return fmt.Sprintf("select %d", i)
@@ -200,7 +199,7 @@ func TestNewBatchAcrossChunksAndWrap(t *testing.T) {
 func TestEventIDsUniqueAcrossExporters(t *testing.T) {
 	seen := map[[16]byte]int{}
 	for x := range 3 {
-		e := newExporter(Config{Endpoint: "http://127.0.0.1:1", Logger: quiet}, NewRegistry(), registryKey{})
+		e := idleExporter(t, Config{Endpoint: "http://127.0.0.1:1", Logger: quiet})
 		for i := range 500 {
 			e.Record(testEvent(i))
 		}
@@ -217,7 +216,6 @@ func TestEventIDsUniqueAcrossExporters(t *testing.T) {
 				t.Fatalf("exporter %d item %d: counter half does not follow the previous id's", x, k)
 			}
 		}
-		e.ring.release()
 	}
 }
 

@@ -82,7 +82,7 @@ func FuzzDeliveredAccounting(f *testing.F) {
 		if ndjson {
 			cfg.Format = FormatNDJSON
 		}
-		e := newExporter(cfg, NewRegistry(), registryKey{})
+		e := idleExporter(t, cfg)
 		e.hooks.after = func(waitKind, time.Duration) <-chan time.Time { return nil }
 		items := make([]item, n)
 		for i := range items {

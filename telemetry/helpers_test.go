@@ -385,3 +385,19 @@ func connIDs(reqs ...captured) []string {
 }
 
 func hasString(haystack, needle string) bool { return strings.Contains(haystack, needle) }
+
+// idleExporter returns an exporter whose goroutine is not started, for
+// tests that drive newBatch, attempt or delivered themselves; its slots
+// and its transport's idle connections are given back when the test ends.
+func idleExporter(t testing.TB, cfg Config) *Exporter {
+	e := newExporter(cfg, NewRegistry(), registryKey{})
+	t.Cleanup(func() {
+		if e.transport != nil {
+			e.transport.CloseIdleConnections()
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.ring.release()
+	})
+	return e
+}
