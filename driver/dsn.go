@@ -154,8 +154,10 @@ func isOurs(key string) bool {
 //   - URLs, scheme://[userinfo@]host/path?k=v&k=v (postgres://, mysql://,
 //     any scheme). As in libpq and pgx, the userinfo ends at the first '@'
 //     before any '/', so a password may hold '?', '&', '=' and ':' but must
-//     percent-encode '@' and '/'; the query starts at the next '?'. '#' has
-//     no special meaning.
+//     percent-encode '@' and '/'; the query starts at the next '?'. Where
+//     that reading leaves a host with neither path nor query after a '?',
+//     the DSN is read as net/url reads it (see urlHostStart). '#' has no
+//     special meaning.
 //   - libpq keyword/value strings, host=h port=5432 telemetry=on: the DSN
 //     starts with a keyword and '='. Values may be single-quoted, with
 //     backslash escapes, exactly as pgx and libpq read them.
@@ -202,17 +204,37 @@ func isURL(dsn string) bool {
 }
 
 // urlQueryStart returns the index of the '?' that starts a URL's query, or
-// -1: the first '?' after the userinfo, which ends at the first '@' if one
-// comes before any '/' (libpq's rule).
+// -1: the first '?' after the userinfo (see urlHostStart).
 func urlQueryStart(dsn string) int {
-	rest := strings.Index(dsn, "://") + 3
-	if i := strings.IndexAny(dsn[rest:], "@/"); i >= 0 && dsn[rest+i] == '@' {
-		rest += i + 1
-	}
+	rest := urlHostStart(dsn)
 	if i := strings.IndexByte(dsn[rest:], '?'); i >= 0 {
 		return rest + i
 	}
 	return -1
+}
+
+// urlHostStart returns the index just past a URL DSN's userinfo: past the
+// '@' that ends it, or past "://" when there is none.
+//
+// libpq and pgx end the userinfo at the first '@' before any '/', so a
+// password may hold '?'; net/url (lib/pq, go-mssqldb, clickhouse-go) ends
+// the authority at the first '/' or '?' first, so a query may hold '@'. The
+// two disagree only when a '?' comes before that '@'. libpq's reading is
+// taken, unless it would leave nothing after the '@' but a host with no
+// path and no query ("postgres://h?user=app@tenant&telemetry=on" would
+// have the host "tenant&telemetry=on"): that DSN is read as net/url reads
+// it, a host and a query holding an '@'.
+func urlHostStart(dsn string) int {
+	start := strings.Index(dsn, "://") + 3
+	i := strings.IndexAny(dsn[start:], "@/")
+	if i < 0 || dsn[start+i] != '@' {
+		return start
+	}
+	at := start + i
+	if strings.IndexByte(dsn[start:at], '?') >= 0 && !strings.ContainsAny(dsn[at+1:], "/?") {
+		return start
+	}
+	return at + 1
 }
 
 // queryStart returns the index of the '?' that starts the parameters of a

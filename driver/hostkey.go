@@ -61,12 +61,8 @@ var defaultPorts = map[string]string{
 }
 
 func urlHostKey(dsn string) string {
-	sep := strings.Index(dsn, "://")
-	scheme := strings.ToLower(dsn[:sep])
-	rest := dsn[sep+3:]
-	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
-		rest = rest[i+1:]
-	}
+	scheme := strings.ToLower(dsn[:strings.Index(dsn, "://")])
+	rest := dsn[urlHostStart(dsn):]
 	authority, query := rest, ""
 	if i := strings.IndexAny(rest, "/?"); i >= 0 {
 		authority = rest[:i]
