@@ -70,13 +70,15 @@ func (d *wrapped) Unwrap() driver.Driver { return d.inner }
 // Open implements driver.Driver. database/sql calls OpenConnector instead;
 // Open serves code that uses the driver directly.
 func (d *wrapped) Open(dsn string) (driver.Conn, error) {
-	c, err := NewConnector(d.inner, dsn, d.opts...)
+	c, err := newConnector(d.inner, dsn, false, d.opts...)
 	if err != nil {
 		return nil, err
 	}
 	conn, err := c.Connect(context.Background())
 	// Nobody else can reach this connector to close it: give back its own
-	// exporter reference now (the connection keeps its own).
+	// exporter reference now (the connection keeps its own). The inner
+	// connector stays open, as it does when the inner driver's own Open
+	// makes one: its connection may depend on it.
 	c.Close()
 	return conn, err
 }
@@ -92,6 +94,12 @@ func (d *wrapped) OpenConnector(dsn string) (driver.Connector, error) {
 // DSN. An invalid sqltel parameter is an error that names it. Use it with
 // sql.OpenDB when the program wants the *connector.Connector, for its Stats.
 func NewConnector(inner driver.Driver, dsn string, opts ...connector.Option) (*connector.Connector, error) {
+	return newConnector(inner, dsn, true, opts...)
+}
+
+// newConnector is NewConnector; closeInner says whether the connector's
+// Close closes the inner connector (when it is an io.Closer).
+func newConnector(inner driver.Driver, dsn string, closeInner bool, opts ...connector.Option) (*connector.Connector, error) {
 	stripped, p, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -100,6 +108,9 @@ func NewConnector(inner driver.Driver, dsn string, opts ...connector.Option) (*c
 	if dc, ok := inner.(driver.DriverContext); ok {
 		if ic, err = dc.OpenConnector(stripped); err != nil {
 			return nil, err
+		}
+		if !closeInner {
+			ic = unclosable{ic}
 		}
 	} else {
 		ic = dsnConnector{dsn: stripped, drv: inner}
@@ -114,6 +125,10 @@ func NewConnector(inner driver.Driver, dsn string, opts ...connector.Option) (*c
 	}
 	return c, err
 }
+
+// unclosable is a connector without its Close: a connector's only optional
+// interface is io.Closer, which it hides.
+type unclosable struct{ driver.Connector }
 
 // dsnConnector is database/sql's own connector for drivers without
 // DriverContext.

@@ -139,3 +139,65 @@ func TestPgxGetsNoTelemetryParams(t *testing.T) {
 		t.Fatalf("Ping: %v", err)
 	}
 }
+
+// ownDriver's connector owns what its connections use (an embedded
+// engine's database handle, say): closing it breaks them. Its own Open
+// leaves the connector it makes open.
+type ownDriver struct{ made []*ownConnector }
+
+type ownConnector struct{ closed atomic.Bool }
+
+type ownConn struct{ c *ownConnector }
+
+func (d *ownDriver) Open(dsn string) (driver.Conn, error) {
+	c, _ := d.OpenConnector(dsn)
+	return c.Connect(context.Background())
+}
+
+func (d *ownDriver) OpenConnector(string) (driver.Connector, error) {
+	c := &ownConnector{}
+	d.made = append(d.made, c)
+	return c, nil
+}
+
+func (c *ownConnector) Connect(context.Context) (driver.Conn, error) { return &ownConn{c}, nil }
+func (c *ownConnector) Driver() driver.Driver                        { return &ownDriver{} }
+func (c *ownConnector) Close() error                                 { c.closed.Store(true); return nil }
+
+var errClosedUnder = errors.New("ownDriver: database closed under the connection")
+
+func (c *ownConn) Prepare(string) (driver.Stmt, error) {
+	if c.c.closed.Load() {
+		return nil, errClosedUnder
+	}
+	return nil, errors.New("ownDriver: prepared")
+}
+func (c *ownConn) Close() error              { return nil }
+func (c *ownConn) Begin() (driver.Tx, error) { return nil, errors.New("ownDriver: no transactions") }
+
+// Wrap(d).Open gives a connection that works as d.Open's does: the inner
+// connector it connected through stays open. Through sql.OpenDB the
+// connector is the pool's, and DB.Close closes the inner one, as it would
+// unwrapped.
+func TestOpenLeavesInnerConnectorOpen(t *testing.T) {
+	d := &ownDriver{}
+	conn, err := sqltel.Wrap(d).Open("x?telemetry=off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Prepare("select 1"); errors.Is(err, errClosedUnder) {
+		t.Errorf("Wrap(d).Open: %v (the inner connector was closed)", err)
+	}
+	c, err := sqltel.NewConnector(d, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if inner := d.made[len(d.made)-1]; !inner.closed.Load() {
+		t.Error("DB.Close left the inner connector open")
+	}
+}
