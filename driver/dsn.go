@@ -91,8 +91,10 @@ var paramSpecs = map[string]paramSpec{
 		if v == "" {
 			return "is empty"
 		}
-		if strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			return "contains control characters"
+		// It is sent in a header: visible ASCII only, as Config.Validate
+		// requires.
+		if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+			return "holds a character an HTTP header cannot carry (only visible ASCII, no spaces)"
 		}
 		p.token = v
 		return ""
@@ -179,12 +181,29 @@ func isOurs(key string) bool {
 func parseDSN(dsn string) (inner string, p params, err error) {
 	switch {
 	case isURL(dsn):
-		return parseQueryForm(dsn, urlQueryStart(dsn))
+		inner, p, err = parseQueryForm(dsn, urlQueryStart(dsn))
 	case isKeywordValue(dsn):
-		return parseKeywordValue(dsn)
+		inner, p, err = parseKeywordValue(dsn)
 	default:
-		return parseQueryForm(dsn, queryStart(dsn))
+		inner, p, err = parseQueryForm(dsn, queryStart(dsn))
 	}
+	if err == nil {
+		err = p.check()
+	}
+	if err != nil {
+		return "", params{}, err
+	}
+	return inner, p, nil
+}
+
+// check finds what no single parameter shows: a batch larger than the
+// buffer it is taken from.
+func (p *params) check() error {
+	if p.has(setBatchSize) && p.has(setBufferSize) && p.batchSize > p.bufferSize {
+		return &DSNError{Param: "telemetry_batch_size", Reason: strconv.Itoa(p.batchSize) +
+			" is larger than telemetry_buffer_size (" + strconv.Itoa(p.bufferSize) + ")"}
+	}
+	return nil
 }
 
 // isURL reports whether dsn starts with scheme:// (RFC 3986 scheme syntax).
@@ -390,6 +409,10 @@ func checkEndpoint(v string) string {
 	}
 	if u.Hostname() == "" {
 		return showValue(v) + " has no host"
+	}
+	// A bare '#' leaves u.Fragment empty: look for the byte.
+	if u.RawQuery != "" || u.ForceQuery || strings.Contains(v, "#") {
+		return showValue(v) + " has a query or a fragment; give the collector's base URL"
 	}
 	return ""
 }
