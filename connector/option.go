@@ -116,8 +116,9 @@ func WithClock(now func() time.Time) Option {
 // called from the exporter's goroutine, never on the query path.
 func WithOnError(f func(error)) Option { return func(c *config) { c.onError = f } }
 
-// WithBufferSize bounds the events held in memory (default 10 000); when it
-// is full the oldest event is dropped and counted.
+// WithBufferSize bounds the events held in memory (default 10 000, at most
+// telemetry.MaxBufferSize); when it is full the oldest event is dropped and
+// counted.
 func WithBufferSize(n int) Option { return func(c *config) { c.bufferSize = n } }
 
 // WithBatchSize sets how many events one request carries (default 1 000, or
@@ -125,7 +126,7 @@ func WithBufferSize(n int) Option { return func(c *config) { c.bufferSize = n } 
 func WithBatchSize(n int) Option { return func(c *config) { c.batchSize = n } }
 
 // WithFlushInterval sets how often buffered events are sent when no batch
-// fills up (default 10 s).
+// fills up (default 10 s, at least telemetry.MinFlushInterval).
 func WithFlushInterval(d time.Duration) Option { return func(c *config) { c.flushInterval = d } }
 
 // WithShutdownTimeout bounds how long the last Close and Connector.Close

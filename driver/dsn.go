@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sqltel/sqltel/telemetry"
 )
 
 // DSNError reports an invalid sqltel parameter in a DSN. It names the
@@ -50,7 +52,7 @@ type params struct {
 	host            string // telemetry_host: host key override, lower-cased
 	token           string // telemetry_token
 	insecure        bool   // telemetry_insecure
-	bufferSize      int    // telemetry_buffer_size: 1..1_000_000
+	bufferSize      int    // telemetry_buffer_size: 1..telemetry.MaxBufferSize
 	batchSize       int    // telemetry_batch_size: 1..10_000
 	flushInterval   time.Duration
 	shutdownTimeout time.Duration
@@ -103,7 +105,7 @@ var paramSpecs = map[string]paramSpec{
 		return parseBool(&p.insecure, v)
 	}},
 	"telemetry_buffer_size": {setBufferSize, func(p *params, v string) string {
-		return parseInt(&p.bufferSize, v, 1, 1_000_000)
+		return parseInt(&p.bufferSize, v, 1, telemetry.MaxBufferSize)
 	}},
 	"telemetry_batch_size": {setBatchSize, func(p *params, v string) string {
 		return parseInt(&p.batchSize, v, 1, 10_000)

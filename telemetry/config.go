@@ -43,6 +43,15 @@ const (
 	DefaultShutdownTimeout = 5 * time.Second
 )
 
+// Limits Validate enforces. A buffer is mapped (or allocated) whole when
+// the exporter starts, so a size with a few zeros too many would take the
+// process down; an interval of nanoseconds (10 for 10 s, say) would keep an
+// idle exporter's goroutine ticking without pause.
+const (
+	MaxBufferSize    = 1_000_000
+	MinFlushInterval = time.Millisecond
+)
+
 // Config configures an Exporter. Exporters are shared per (Endpoint, Token):
 // when several Acquire calls name the same pair, the Config of the first one
 // (the one that started the exporter) is used and the others are ignored.
@@ -160,10 +169,14 @@ func (c Config) Validate() error {
 	switch {
 	case c.BufferSize < 0:
 		return fmt.Errorf("telemetry: Config.BufferSize is negative (%d)", c.BufferSize)
+	case c.BufferSize > MaxBufferSize:
+		return fmt.Errorf("telemetry: Config.BufferSize (%d) is above MaxBufferSize (%d)", c.BufferSize, MaxBufferSize)
 	case c.BatchSize < 0:
 		return fmt.Errorf("telemetry: Config.BatchSize is negative (%d)", c.BatchSize)
 	case c.FlushInterval < 0:
 		return fmt.Errorf("telemetry: Config.FlushInterval is negative (%v)", c.FlushInterval)
+	case c.FlushInterval > 0 && c.FlushInterval < MinFlushInterval:
+		return fmt.Errorf("telemetry: Config.FlushInterval (%v) is below MinFlushInterval (%v)", c.FlushInterval, MinFlushInterval)
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("telemetry: Config.ShutdownTimeout is negative (%v)", c.ShutdownTimeout)
 	case c.Format != FormatJSON && c.Format != FormatNDJSON:
@@ -195,7 +208,9 @@ func validateEndpoint(endpoint string, insecure bool) error {
 		return errors.New("telemetry: Config.Endpoint has no host")
 	case u.User != nil:
 		return errors.New("telemetry: Config.Endpoint must not contain user information; use Config.Token")
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+	// A bare '#' leaves u.Fragment empty, and the events would go to the
+	// base path: look for the byte.
+	case u.RawQuery != "" || u.ForceQuery || strings.Contains(endpoint, "#"):
 		return errors.New("telemetry: Config.Endpoint must not contain a query or a fragment")
 	case u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()):
 		return fmt.Errorf("%w: Config.Endpoint uses http to the non-loopback host %q; use https or set Config.Insecure", ErrInsecureEndpoint, u.Hostname())
