@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -798,6 +800,47 @@ func TestRedirectRefused(t *testing.T) {
 	}
 	if n := len(other.requests()); n != 0 {
 		t.Errorf("the redirect target got %d requests", n)
+	}
+}
+
+// A 301, 302 or 303, even to the same host, turns the POST into a GET
+// without the body: the batch is rejected, not counted delivered on the
+// strength of whatever answered the GET. A 307 or 308 keeps the method and
+// the body, and is followed.
+func TestRedirectChangingMethodRefused(t *testing.T) {
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		var mu sync.Mutex
+		var seen []string // method and whether a body came, at the target
+		mux := http.NewServeMux()
+		mux.HandleFunc("/v1/events", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/moved/v1/events", code)
+		})
+		mux.HandleFunc("/moved/v1/events", func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			seen = append(seen, fmt.Sprintf("%s %v", r.Method, len(b) > 0))
+			mu.Unlock()
+			io.WriteString(w, "{}")
+		})
+		srv := newCollector(t, nil)
+		srv.Config.Handler = mux
+		for _, client := range []*http.Client{nil, {}} {
+			h := start(t, Config{Endpoint: srv.URL, HTTPClient: client, FlushInterval: time.Hour})
+			h.record(3)
+			h.flush(t)
+			s := h.release(t)
+			keeps := code == http.StatusTemporaryRedirect || code == http.StatusPermanentRedirect
+			if keeps && s.Delivered != 3 || !keeps && (s.Delivered != 0 || s.Dropped.Rejected != 3) {
+				t.Errorf("%d (own client %v): delivered %d, rejected %d", code, client == nil, s.Delivered, s.Dropped.Rejected)
+			}
+		}
+		mu.Lock()
+		for _, m := range seen {
+			if m != "POST true" {
+				t.Errorf("%d: the target got a %s", code, m)
+			}
+		}
+		mu.Unlock()
 	}
 }
 

@@ -70,10 +70,16 @@ func newHTTPClient(c *http.Client, tls bool) (*http.Client, *http.Transport) {
 	return &http.Client{Transport: tr, CheckRedirect: redirectPolicy(nil)}, tr
 }
 
-// redirectPolicy refuses redirects to another host and downgrades from
-// https to http, then defers to next (or to the default limit of 10).
+// redirectPolicy refuses redirects that change the method, go to another
+// host or downgrade from https to http, then defers to next (or to the
+// default limit of 10). net/http follows a 301, 302 or 303 to a POST with
+// a GET without a body: whatever answered it did not receive the batch,
+// and its 200 must not count the events as delivered.
 func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
+		if req.Method != via[0].Method {
+			return fmt.Errorf("%w: it turns the %s into a %s without the body (only 307 and 308 keep it)", errRedirectRefused, via[0].Method, req.Method)
+		}
 		orig := via[0].URL
 		if !strings.EqualFold(req.URL.Host, orig.Host) {
 			return fmt.Errorf("%w: to another host (%s)", errRedirectRefused, req.URL.Host)
