@@ -483,6 +483,11 @@ func (e *Exporter) drain() {
 	ctx, cancel := context.WithDeadline(e.runCtx, st.deadline)
 	defer cancel()
 	for ctx.Err() == nil {
+		// Before the gate: a pause the collector asked for, or a backoff,
+		// is not waited out with nothing left to send.
+		if !e.hasWork() {
+			return
+		}
 		if st.gate != nil {
 			if st.gateUntil.After(st.deadline) {
 				e.log.Debug("telemetry exporter stopping during a wait longer than the budget", "wait", st.gateKind.String())
@@ -495,9 +500,6 @@ func (e *Exporter) drain() {
 				return
 			}
 			continue
-		}
-		if !e.hasWork() {
-			return
 		}
 		e.sendOne(ctx)
 	}

@@ -551,6 +551,28 @@ func TestLastReleaseDuringLongRetryAfter(t *testing.T) {
 	}
 }
 
+// With everything delivered, the last Release does not wait out a pause the
+// collector asked for within the shutdown budget: there is nothing to send
+// after it. (The pause's timer here never fires: a Release that waited
+// would take the whole budget.)
+func TestLastReleaseSkipsPauseWithNothingToSend(t *testing.T) {
+	c := newCollector(t, func(int, captured) reply {
+		return reply{status: 200, body: `{"next_request_wait_ms":1000}`}
+	})
+	h := start(t, testConfig(c))
+	h.record(1)
+	h.flush(t)
+	h.gates.wait(t, 1) // the pause is armed
+	begin := time.Now()
+	s := h.release(t)
+	if d := time.Since(begin); d > DefaultShutdownTimeout/2 {
+		t.Errorf("last Release took %v with nothing left to send", d)
+	}
+	if s.Delivered != 1 || s.DroppedTotal() != 0 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
 func TestNonLastReleaseReturnsAtOnce(t *testing.T) {
 	c, unstick := newHangingCollector(t)
 	cfg := testConfig(c)
