@@ -142,13 +142,20 @@ func (c *Cache) newFetcher(ep Endpoint) Fetcher {
 	return NewHTTPFetcher(ep, WithFetchTimeout(c.cfg.fetchTimeout))
 }
 
-// evictLocked drops entries nobody holds whose value and backoff have both
-// run out: they would be fetched afresh anyway, so forgetting them is free.
-// Entries are never dropped earlier, or churn would refetch.
+// forgetAfter is how long an entry nobody holds is kept once its value and
+// its backoff have run out. An expired entry still serves: its last known
+// value at once while a refresh runs, and its failures spare a new
+// connection the wait for a service known to be down. Forgetting it as soon
+// as it expired would make the next connect to the host wait on the network
+// again. A day bounds the memory of a process that sees many hosts.
+const forgetAfter = maxTTL
+
+// evictLocked drops the entries nobody holds whose value and backoff ran
+// out more than forgetAfter ago.
 func (c *Cache) evictLocked() {
-	now := c.cfg.now()
+	horizon := c.cfg.now().Add(-forgetAfter)
 	for k, e := range c.entries {
-		if e.refs == 0 && e.pending == 0 && !now.Before(e.expires) && !now.Before(e.retryAt) {
+		if e.refs == 0 && e.pending == 0 && !horizon.Before(e.expires) && !horizon.Before(e.retryAt) {
 			delete(c.entries, k)
 		}
 	}

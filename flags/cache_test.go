@@ -366,7 +366,7 @@ func TestReleaseCountsOnce(t *testing.T) {
 	}
 }
 
-// Unheld entries go only once their value and backoff have run out.
+// Unheld entries go only a day after their value and backoff have run out.
 func TestEvictionOnlyAfterExpiry(t *testing.T) {
 	clk := newClock()
 	c := newTestCache(t, WithClock(clk.Now), WithFetcher(func(Endpoint) Fetcher {
@@ -388,9 +388,63 @@ func TestEvictionOnlyAfterExpiry(t *testing.T) {
 	}
 	clk.Advance(15 * time.Minute)
 	acquire(t, c, ep, "c").Release()
-	if d := cmp.Diff([]string{"c"}, hosts()); d != "" {
-		t.Errorf("after expiry (-want +got):\n%s", d)
+	// b was never fetched: it has nothing to keep.
+	if d := cmp.Diff([]string{"a", "c"}, hosts()); d != "" {
+		t.Errorf("just after expiry (-want +got):\n%s", d)
 	}
+	clk.Advance(forgetAfter)
+	acquire(t, c, ep, "d").Release()
+	if d := cmp.Diff([]string{"d"}, hosts()); d != "" {
+		t.Errorf("a day after expiry (-want +got):\n%s", d)
+	}
+}
+
+// An expired entry that another host's first Acquire finds unheld is kept:
+// a host answered before serves its last value at once, and a host whose
+// fetch failed is not waited for again, while the service is down.
+func TestExpiredEntriesKeepServing(t *testing.T) {
+	var down atomic.Bool
+	var fetches atomic.Int64
+	fetch := fetcherFunc(func(ctx context.Context, host string) (Answer, error) {
+		fetches.Add(1)
+		if down.Load() {
+			<-ctx.Done() // blackholed
+			return Answer{}, ctx.Err()
+		}
+		if host == "failed" {
+			return Answer{}, errors.New("flags: 500")
+		}
+		return Answer{Enabled: true, TTL: 15 * time.Minute}, nil
+	})
+	clk := newClock()
+	c := newTestCache(t, WithClock(clk.Now), WithFetchTimeout(time.Hour),
+		WithFetcher(func(Endpoint) Fetcher { return fetch }))
+	ep := Endpoint{URL: "http://flags.invalid"}
+	for _, host := range []string{"known", "failed"} {
+		x := acquire(t, c, ep, host)
+		x.Enabled(bg)
+		x.Release()
+	}
+	down.Store(true)
+	clk.Advance(time.Hour) // past the TTL and the first backoff
+	acquire(t, c, ep, "other").Release()
+	n := fetches.Load()
+	for host, want := range map[string]bool{"known": true, "failed": false} {
+		x := acquire(t, c, ep, host)
+		ctx, cancel := context.WithTimeout(bg, 5*time.Second)
+		if got := x.Enabled(ctx); got != want || ctx.Err() != nil {
+			t.Errorf("%s: Enabled = %v after %v, want %v at once", host, got, ctx.Err(), want)
+		}
+		cancel()
+		x.Release()
+	}
+	// The refresh runs in the background, blackholed until Close.
+	for deadline := time.Now().Add(5 * time.Second); fetches.Load() == n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the expired known value was served without a refresh starting")
+		}
+	}
+	c.Close()
 }
 
 func TestAcquireRejectsBadInput(t *testing.T) {
