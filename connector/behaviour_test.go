@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/DATA-DOG/go-sqlmock"
 	"github.com/go-sql-driver/mysql"
@@ -18,6 +19,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/sqltel/sqltel/connector"
+	"github.com/sqltel/sqltel/internal/sqlfp"
 	"github.com/sqltel/sqltel/telemetry"
 )
 
@@ -71,6 +73,73 @@ func TestErrSkipIsOneEvent(t *testing.T) {
 		st.Close()
 		if diff := cmp.Diff([]string{"prepare", "stmt_query"}, rec.ops()); diff != "" {
 			t.Errorf("prepared: events (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// A prepare's latency is the driver's: fingerprinting the statement, which
+// for a long one takes a while, is left out, also from the exec that
+// database/sql runs after an ErrSkip, which is timed from the prepare.
+func TestPrepareLatencyLeavesOutFingerprinting(t *testing.T) {
+	q := "insert into t values " + strings.Repeat("(12345, 'some literal text'), ", 20_000) + "(1, 'x')"
+	begin := time.Now()
+	sqlfp.Fingerprint(q)
+	sqlfp.Kind(q)
+	sqlfp.Normalize(q)
+	cost := time.Since(begin) // what fingerprinting costs; the minimal driver prepares at once
+	for _, d := range []minimal{{}, {skipFast: true}} {
+		db, rec, _ := openRecording(t, d, "", connector.WithStatementText(true))
+		db.SetMaxOpenConns(1)
+		if err := db.Ping(); err != nil {
+			t.Fatal(err)
+		}
+		rec.reset()
+		if d.skipFast {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			st, err := db.Prepare(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+		}
+		evs := rec.all()
+		if len(evs) != 1 {
+			t.Fatalf("skipFast=%v: events %v", d.skipFast, rec.ops())
+		}
+		if evs[0].Latency > cost/2 {
+			t.Errorf("skipFast=%v: %v latency %v, though fingerprinting alone takes %v and the driver nothing",
+				d.skipFast, evs[0].Op, evs[0].Latency, cost)
+		}
+	}
+}
+
+// A db.Exec with an argument too few fails on every driver, and is one
+// failed exec event on every driver: pgx fails it in its fast path;
+// go-sql-driver/mysql answers ErrSkip, and database/sql prepares the
+// statement, finds the count wrong and closes it unexecuted.
+func TestExecWithArgumentsShortIsOneFailedExec(t *testing.T) {
+	for _, tc := range []struct {
+		env, q string
+		drv    driver.Driver
+	}{
+		{"SQLTEL_TEST_POSTGRES_DSN", "select $1::int, $2::int", stdlib.GetDefaultDriver()},
+		{"SQLTEL_TEST_MYSQL_DSN", "select ?, ?", &mysql.MySQLDriver{}},
+	} {
+		db, rec, _ := openRecording(t, tc.drv, requireEnvDSN(t, tc.env))
+		db.SetMaxOpenConns(1)
+		if err := db.Ping(); err != nil {
+			t.Fatal(err)
+		}
+		rec.reset()
+		if _, err := db.Exec(tc.q, 1); err == nil {
+			t.Fatalf("%s: Exec with an argument too few succeeded", tc.env)
+		}
+		evs := rec.all()
+		if len(evs) != 1 || evs[0].Op != telemetry.OpExec || evs[0].Err == telemetry.ErrNone || evs[0].Kind != telemetry.KindSelect {
+			t.Errorf("%s: events %+v, want one failed exec of a SELECT", tc.env, evs)
 		}
 	}
 }
@@ -368,6 +437,21 @@ func TestMySQLTypesAndResultSets(t *testing.T) {
 	}
 	if evs := rec.all(); evs[len(evs)-1].Err != telemetry.ErrSyntax {
 		t.Errorf("missing table recorded as %q", evs[len(evs)-1].Err)
+	}
+	// A later statement fails: the user sees it from NextResultSet, and
+	// the query's event carries it, though the driver's Close is clean.
+	rows, err = db.Query("select 1; select * from sqltel_no_such_table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+	}
+	if rows.NextResultSet() || !errors.As(rows.Err(), &myErr) || myErr.Number != 1146 {
+		t.Fatalf("second result set: %v, want MySQL error 1146", rows.Err())
+	}
+	rows.Close()
+	if evs := rec.all(); evs[len(evs)-1].Op != telemetry.OpQuery || evs[len(evs)-1].Err != telemetry.ErrSyntax {
+		t.Errorf("query whose second statement failed recorded as %+v", evs[len(evs)-1])
 	}
 }
 

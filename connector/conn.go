@@ -82,11 +82,14 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if !c.s.recording() {
 		return si, nil
 	}
+	// The driver's time, read before fingerprinting, which is not: a long
+	// statement can take a while to fingerprint.
+	latency := c.s.c.since(start)
 	st := stmt{inner: si, c: c, id: c.s.id(query)}
 	if op == telemetry.OpPrepare {
-		c.s.record(op, "", st.id, start, nil, nil, c.inTx)
+		c.s.recordTimed(op, "", st.id, start, latency, nil, nil, c.inTx)
 	} else {
-		st.implicit, st.start = op, start
+		st.implicit, st.prepared = op, latency
 	}
 	return mirrorStmt(st), nil
 }

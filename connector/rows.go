@@ -104,10 +104,17 @@ func (r *rows) HasNextResultSet() bool {
 
 // NextResultSet implements driver.RowsNextResultSet.
 func (r *rows) NextResultSet() error {
-	if x, ok := r.inner.(driver.RowsNextResultSet); ok {
-		return x.NextResultSet()
+	x, ok := r.inner.(driver.RowsNextResultSet)
+	if !ok {
+		return io.EOF
 	}
-	return io.EOF
+	// A later statement of a multi-statement query fails here (MySQL's
+	// multiStatements): the query failed, whatever the driver's Close says.
+	err := x.NextResultSet()
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return err
 }
 
 var anyType = reflect.TypeFor[any]()

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"time"
 
 	"github.com/sqltel/sqltel/telemetry"
@@ -26,17 +27,31 @@ type stmt struct {
 	id    stmtID
 
 	// implicit is set on the statement database/sql prepares after an
-	// ErrSkip: its one execution is reported as that exec or query, timed
-	// from the prepare.
+	// ErrSkip: its one execution is reported as that exec or query, and
+	// timed as the driver's prepare (prepared) followed by the execution.
 	implicit telemetry.Op
-	start    time.Time
+	prepared time.Duration
 }
 
 // Unwrap returns the driver's own statement.
 func (s *stmt) Unwrap() driver.Stmt { return s.inner }
 
-// Close implements driver.Stmt.
-func (s *stmt) Close() error { return s.inner.Close() }
+// errNotExecuted stands for the error database/sql returned, unseen here,
+// when it prepared a statement after an ErrSkip and then did not run it.
+var errNotExecuted = errors.New("sqltel: statement prepared and not executed")
+
+// Close implements driver.Stmt. A statement database/sql prepared after an
+// ErrSkip and closes unexecuted (its arguments did not fit, say) is the
+// exec or query the user asked for, failed: it is reported as one, as a
+// driver whose fast path runs it would report it.
+func (s *stmt) Close() error {
+	if op := s.implicit; op != telemetry.OpUnknown && s.c.s.recording() {
+		s.implicit = telemetry.OpUnknown
+		c := s.c
+		c.s.recordTimed(op, "", s.id, c.s.now().Add(-s.prepared), s.prepared, nil, errNotExecuted, c.inTx)
+	}
+	return s.inner.Close()
+}
 
 // NumInput implements driver.Stmt.
 func (s *stmt) NumInput() int { return s.inner.NumInput() }
@@ -59,7 +74,9 @@ func (s *stmt) op(start time.Time, explicit telemetry.Op) (telemetry.Op, time.Ti
 	}
 	op := s.implicit
 	s.implicit = telemetry.OpUnknown
-	return op, s.start
+	// What ran between the prepare and the execution (fingerprinting,
+	// database/sql's argument conversion) was not the driver's.
+	return op, start.Add(-s.prepared)
 }
 
 // ExecContext implements driver.StmtExecContext.
