@@ -399,10 +399,14 @@ type response struct {
 	NextRequestWaitMS *float64 `json:"next_request_wait_ms"`
 }
 
+// jsonSpace is the whitespace JSON allows around a value; bytes.TrimSpace
+// would also take \v, \f and Unicode spaces, which make a body malformed.
+const jsonSpace = " \t\r\n"
+
 // parseResponse parses a 2xx body. An empty body is a valid answer (every
 // event ok, no wait). ok is false when the body is not valid JSON.
 func parseResponse(body []byte) (resp response, wait time.Duration, ok bool) {
-	switch string(bytes.TrimSpace(body)) {
+	switch string(bytes.Trim(body, jsonSpace)) {
 	case "", "{}": // the usual answers: every event ok, no wait
 		return response{}, 0, true
 	}

@@ -165,6 +165,11 @@ func TestParseResponse(t *testing.T) {
 		{`{"results":"x"}`, response{}, 0, false},
 		{`ok`, response{}, 0, false},
 		{`{"results":{}`, response{}, 0, false},
+		// Whitespace JSON does not allow makes a body malformed.
+		{"{}\v", response{}, 0, false},
+		{"\f{}", response{}, 0, false},
+		{"\u00a0{}", response{}, 0, false},
+		{"\v", response{}, 0, false},
 	}
 	for _, tt := range tests {
 		got, wait, ok := parseResponse([]byte(tt.body))
