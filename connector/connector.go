@@ -36,12 +36,16 @@ type Connector struct {
 	ep    flags.Endpoint
 	tcfg  telemetry.Config
 
-	mu     sync.Mutex
-	exp    *telemetry.Exporter // the exporter in use, pinned by the connector's own reference
-	past   telemetry.Stats     // earlier exporters' stats (one stopped by telemetry.Shutdown, say)
-	pinned bool                // the connector holds a reference on exp
-	live   int                 // recording connections not yet closed
-	closed bool
+	mu  sync.Mutex
+	exp *telemetry.Exporter // the exporter in use, pinned by the connector's own reference
+	// replaced are the exporters exp replaced (stopped by
+	// telemetry.Shutdown, say). Their stats still move: connections opened
+	// before the stop keep recording into them, each event counted as
+	// dropped at shutdown.
+	replaced []*telemetry.Exporter
+	pinned   bool // the connector holds a reference on exp
+	live     int  // recording connections not yet closed
+	closed   bool
 
 	panics   atomic.Uint64
 	flagWarn atomic.Bool
@@ -236,9 +240,9 @@ func (c *Connector) pin(exp *telemetry.Exporter) {
 	}
 	old, oldPinned := c.exp, c.pinned
 	if old != nil {
-		// Only a stopped exporter is replaced (the registry hands out the
-		// running one), so its stats are final.
-		c.past = addStats(c.past, old.Stats())
+		// Only a stopped exporter is replaced: the registry hands out the
+		// running one.
+		c.replaced = append(c.replaced, old)
 	}
 	c.exp, c.pinned = exp, false
 	c.mu.Unlock()
@@ -305,12 +309,16 @@ func (c *Connector) Close() error {
 // its stats count their events too.
 func (c *Connector) Stats() telemetry.Stats {
 	c.mu.Lock()
-	exp, past := c.exp, c.past
+	exp, replaced := c.exp, c.replaced
 	c.mu.Unlock()
-	if exp == nil {
-		return past
+	var s telemetry.Stats
+	for _, old := range replaced { // append-only: the slice read is stable
+		s = addStats(s, old.Stats())
 	}
-	return addStats(past, exp.Stats())
+	if exp != nil {
+		s = addStats(s, exp.Stats())
+	}
+	return s
 }
 
 func addStats(a, b telemetry.Stats) telemetry.Stats {

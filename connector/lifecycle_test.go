@@ -446,6 +446,49 @@ func TestConnectorCloseFlushesSharedExporter(t *testing.T) {
 	}
 }
 
+// After telemetry's registry is shut down, a connection opened before keeps
+// recording into the stopped exporter (each event dropped, counted), and a
+// new one records into a fresh exporter: the connector's Stats count both,
+// including what the old connection records after the new exporter came.
+func TestStatsCountAStoppedExportersLaterDrops(t *testing.T) {
+	hs, _ := startCollector(t, "shutdown:1")
+	reg := telemetry.NewRegistry()
+	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
+		connector.WithMode(connector.ModeForce), connector.WithEndpoint(hs.URL), connector.WithHost("shutdown:1"),
+		connector.WithRegistry(reg), connector.WithFlushInterval(time.Hour), connector.WithEnv(noEnv),
+		connector.WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	ctx := context.Background()
+	early, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
+	if err := reg.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	late, err := db.Conn(ctx) // pins a fresh exporter
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	before := c.Stats()
+	for i := range 10 {
+		if _, err := early.ExecContext(ctx, "select ?", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := c.Stats()
+	if after.Recorded-before.Recorded != 10 || after.Dropped.Shutdown-before.Dropped.Shutdown != 10 {
+		t.Errorf("10 statements on the early connection: Recorded %d -> %d, Dropped.Shutdown %d -> %d",
+			before.Recorded, after.Recorded, before.Dropped.Shutdown, after.Dropped.Shutdown)
+	}
+}
+
 // FlagStats reports the flag entry this connector uses, not another
 // connector's for the same URL and host under another token.
 func TestFlagStatsIsTheConnectorsOwn(t *testing.T) {
