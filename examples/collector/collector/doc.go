@@ -27,9 +27,11 @@
 // or as application/x-ndjson, one event object per line and no envelope.
 // The body may be gzip-compressed (Content-Encoding: gzip). It is limited to
 // Config.MaxBody bytes both as sent and after decompression, so a gzip bomb
-// costs at most MaxBody of memory; above the limit the answer is 413. An
-// unparseable body is a 400 and another Content-Type or Content-Encoding a
-// 415, each with a JSON {"error":"…"} body. When Config.Token is set the
+// costs at most a few times MaxBody of memory; above the limit the answer is
+// 413. A batch of more than MaxBatchEvents (10 000) events is a 413 too,
+// refused before its events are decoded; a sqltel client splits a batch
+// refused with 413. An unparseable body is a 400 and another Content-Type or
+// Content-Encoding a 415, each with a JSON {"error":"…"} body. When Config.Token is set the
 // request needs "Authorization: Bearer <token>" (401 otherwise); only this
 // endpoint is protected.
 //
@@ -46,7 +48,10 @@
 //
 // Valid events are stored in one transaction with INSERT … ON CONFLICT (id)
 // DO NOTHING, so a batch resent after a lost response, or an event repeated
-// within a batch, is stored once; such repeats still get "ok". If the store
+// within a batch, is stored once; such repeats still get "ok". Ids are
+// compared ignoring case, and an id gets one result: when one copy of it in
+// a batch is stored, every copy answers as that one, even a copy that alone
+// would be dropped. If the store
 // fails, nothing is stored and the answer is 503 with Retry-After: 1, so the
 // client retries the whole batch. The collector therefore never sends
 // "retry" for a single event. A successful answer is
@@ -54,17 +59,21 @@
 //	{"results":{"<id>":"drop"},"details":{"<id>":"unknown op \"x\""},
 //	 "next_request_wait_ms":0,"accepted":41,"stored":39}
 //
-// Results lists only the events that are not "ok": a client must treat an id
-// that is absent from results as "ok". An event without a usable id is keyed
-// "#<index>", its position in the batch. Details says why, for people;
-// accepted counts the events that were not dropped and stored those that
-// were new (the rest were already stored). next_request_wait_ms is
-// Config.NextRequestWait.
+// Results lists only the events that are not "ok", keyed by id as sent: a
+// client must treat an id that is absent from results as "ok". An event
+// without a usable id (none, not a string, or over 64 bytes) is keyed
+// "#<index>", its position in the batch. Details says why, for people, for
+// the first 100 entries of results; details_omitted, when present, counts
+// the others. accepted counts the events that were not dropped and stored
+// those that were new (the rest were already stored). next_request_wait_ms
+// is Config.NextRequestWait.
 //
 // GET /v1/summary?host=<host key>&since=<time> aggregates the stored events
 // of one host (empty: all hosts) whose event time is at or after since (an
 // RFC 3339 time, a Go duration such as "1h" meaning that long ago, or empty
-// for all time). The answer is a Report:
+// for all time). A host that could not be stored (over 255 bytes, not UTF-8,
+// or with control characters) is a 400; a since before 1678 selects every
+// event and one after 2262 none. The answer is a Report:
 //
 //	{
 //	  "rows": [
@@ -81,7 +90,8 @@
 // Percentiles are nearest-rank over every stored latency of the row, so they
 // are exact: for latencies 1..100 µs, p50 is 50, p95 is 95 and p99 is 99.
 // errors maps error categories to counts and is {} when nothing failed.
-// rows_total sums the events that reported a row count. histogram counts
+// rows_total sums the events that reported a row count, stopping at
+// 2^63-1 rather than overflow. histogram counts
 // latencies in power-of-two buckets, [low_us, high_us), from the first to the
 // last non-empty bucket. ops is the per-host count of events by op.
 //

@@ -27,6 +27,10 @@ const (
 const (
 	maxHostLen     = 255
 	maxDBSystemLen = 64
+	// maxKeyLen bounds a malformed id echoed as a results key: a client
+	// mistake is still recognisable, and with at most MaxBatchEvents events
+	// the results stay a few megabytes whatever the ids' length.
+	maxKeyLen = 64
 	// maxLatencyUS is one year: anything above is a client bug, and the cap
 	// keeps the histogram arithmetic far from int64 overflow.
 	maxLatencyUS = int64(366 * 24 * time.Hour / time.Microsecond)
@@ -62,7 +66,58 @@ type batch struct {
 		Arch      string `json:"arch"`
 		GoVersion string `json:"go_version"`
 	} `json:"client"`
-	Events *[]json.RawMessage `json:"events"`
+	Events *eventList `json:"events"`
+}
+
+// eventList is the events array of a batch, one raw message per event.
+type eventList []json.RawMessage
+
+// UnmarshalJSON counts the events before decoding them, so that a batch of
+// many tiny events is refused before it costs a slice and a result each.
+// The decoder has already checked that data is valid JSON.
+func (l *eventList) UnmarshalJSON(data []byte) error {
+	if len(data) == 0 || data[0] != '[' {
+		return fmt.Errorf("%w: \"events\" is not an array", errBadBody)
+	}
+	if n := countElements(data); n > MaxBatchEvents {
+		return tooManyEvents(n)
+	}
+	return json.Unmarshal(data, (*[]json.RawMessage)(l))
+}
+
+// countElements returns the number of elements of the valid JSON array
+// data: one more than its commas outside nested values and strings.
+func countElements(data []byte) int {
+	if bytes.Equal(bytes.TrimSpace(data[1:]), []byte("]")) {
+		return 0
+	}
+	n, depth, inString, escaped := 1, 0, false, false
+	for _, c := range data {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // wireEvent is one event as sent by the client. Pointers mark the fields
@@ -116,7 +171,7 @@ func checkEvent(index int, raw json.RawMessage) checked {
 	// Unmarshal keeps filling the other fields after a type error, so the id
 	// is usually still available to name the dropped event.
 	c := checked{key: w.ID}
-	if c.key == "" {
+	if c.key == "" || len(c.key) > maxKeyLen {
 		c.key = "#" + strconv.Itoa(index)
 	}
 	drop := func(format string, args ...any) checked {
@@ -143,7 +198,7 @@ func checkEvent(index int, raw json.RawMessage) checked {
 	if y := t.Year(); y < 1970 || y > 2261 { // UnixNano is defined for 1678..2262
 		return drop("time out of range")
 	}
-	if w.Host == "" || len(w.Host) > maxHostLen || !isPrintable(w.Host) {
+	if !validHost(w.Host) {
 		return drop("host must be 1..%d bytes of printable UTF-8", maxHostLen)
 	}
 	if !isHex(w.ConnID, 16) {
@@ -213,11 +268,22 @@ func checkEvent(index int, raw json.RawMessage) checked {
 // errBadBody is wrapped by every decoding error that is the client's fault.
 var errBadBody = errors.New("malformed body")
 
+// errTooManyEvents is wrapped by the error for a batch of more than
+// MaxBatchEvents events; the answer is 413, which makes the client split it.
+var errTooManyEvents = errors.New("too many events")
+
+func tooManyEvents(n int) error {
+	return fmt.Errorf("%w: %d in one batch, at most %d", errTooManyEvents, n, MaxBatchEvents)
+}
+
 // parseJSONBody parses an application/json batch.
 func parseJSONBody(data []byte) (*batch, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var b batch
 	if err := dec.Decode(&b); err != nil {
+		if errors.Is(err, errTooManyEvents) || errors.Is(err, errBadBody) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %v", errBadBody, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -233,14 +299,27 @@ func parseJSONBody(data []byte) (*batch, error) {
 // line, blank lines ignored. It has no envelope, so the request id comes from
 // the Sqltel-Request-Id header.
 func parseNDJSONBody(data []byte) (*batch, error) {
-	var events []json.RawMessage
-	for n, line := range bytes.Split(data, []byte("\n")) {
+	// Counted first, so that a body of many tiny lines is refused before it
+	// costs a slice and a result each. Blank lines do not count.
+	lines := 0
+	for line := range bytes.Lines(data) {
+		if len(bytes.TrimSpace(line)) != 0 {
+			lines++
+		}
+	}
+	if lines > MaxBatchEvents {
+		return nil, tooManyEvents(lines)
+	}
+	events := make(eventList, 0, lines)
+	n := 0
+	for line := range bytes.Lines(data) {
+		n++
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
 		}
 		if !json.Valid(line) {
-			return nil, fmt.Errorf("%w: line %d is not valid JSON", errBadBody, n+1)
+			return nil, fmt.Errorf("%w: line %d is not valid JSON", errBadBody, n)
 		}
 		events = append(events, json.RawMessage(line))
 	}
@@ -258,6 +337,13 @@ func isHex(s string, n int) bool {
 		}
 	}
 	return true
+}
+
+// validHost reports whether h may be stored as a host: 1 to maxHostLen bytes
+// of printable UTF-8. PostgreSQL refuses invalid UTF-8 and NUL in text, so a
+// host filter is checked the same way before it reaches the database.
+func validHost(h string) bool {
+	return h != "" && len(h) <= maxHostLen && isPrintable(h)
 }
 
 // isPrintable reports whether s is valid UTF-8 without control characters.

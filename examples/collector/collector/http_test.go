@@ -244,6 +244,87 @@ func TestEventsBody(t *testing.T) {
 	}
 }
 
+// TestEventsBatchLimit checks that a body of many tiny events cannot make a
+// large answer: above MaxBatchEvents the batch is refused with 413, which
+// makes the client split it, and at the limit details stay bounded.
+func TestEventsBatchLimit(t *testing.T) {
+	const maxBody = 256 << 10
+	_, ts := newSQLiteServer(t, Config{MaxBody: maxBody})
+	zeros := func(n int) string { return strings.TrimSuffix(strings.Repeat("0,", n), ",") }
+	post := func(t *testing.T, body []byte, contentType string) response {
+		t.Helper()
+		return do(t, http.MethodPost, ts.URL+"/v1/events", bytes.NewReader(gzipBytes(t, body)),
+			map[string]string{"Content-Type": contentType, "Content-Encoding": "gzip"})
+	}
+
+	t.Run("json over the limit", func(t *testing.T) {
+		// 2 bytes an event: a few hundred bytes gzipped, under MaxBody
+		// decompressed, and each event would have cost a result and a detail.
+		res := post(t, []byte(`{"events":[`+zeros(maxBody/2-20)+`]}`), "application/json")
+		if res.status != http.StatusRequestEntityTooLarge || len(res.body) > 1024 {
+			t.Errorf("status %d, answer %d bytes; want 413 and a short error", res.status, len(res.body))
+		}
+	})
+	t.Run("ndjson over the limit", func(t *testing.T) {
+		res := post(t, []byte(strings.Repeat("0\n", MaxBatchEvents+1)), "application/x-ndjson")
+		if res.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("status %d, want 413; body %s", res.status, res.body)
+		}
+	})
+	t.Run("ndjson blank lines do not count", func(t *testing.T) {
+		res := post(t, []byte(strings.Repeat("0\n\n", MaxBatchEvents)), "application/x-ndjson")
+		if res.status != http.StatusOK {
+			t.Errorf("status %d, want 200; body %s", res.status, truncate(string(res.body), 200))
+		}
+	})
+	t.Run("json at the limit", func(t *testing.T) {
+		res := post(t, []byte(`{"events":[`+zeros(MaxBatchEvents)+`]}`), "application/json")
+		if res.status != http.StatusOK {
+			t.Fatalf("status %d, want 200; body %s", res.status, truncate(string(res.body), 200))
+		}
+		var er eventsResponse
+		res.json(t, &er)
+		if len(er.Results) != MaxBatchEvents || er.Results["#9999"] != resultDrop {
+			t.Errorf("%d results, #9999 %q; want %d, drop", len(er.Results), er.Results["#9999"], MaxBatchEvents)
+		}
+		if len(er.Details) != maxDetails || er.DetailsOmitted != MaxBatchEvents-maxDetails {
+			t.Errorf("%d details, %d omitted; want %d, %d", len(er.Details), er.DetailsOmitted,
+				maxDetails, MaxBatchEvents-maxDetails)
+		}
+	})
+}
+
+// TestLongIDNotEchoed checks that an id too long to be one is not echoed as a
+// results key, so long ids cannot make the answer larger than the request.
+func TestLongIDNotEchoed(t *testing.T) {
+	_, ts := newSQLiteServer(t, Config{})
+	e := ev(0, "h", "", "ping", 1)
+	e["id"] = strings.Repeat("<", maxKeyLen+1)
+	got := postEvents(t, ts, batchJSON(t, e))
+	if diff := cmp.Diff(map[string]string{"#0": resultDrop}, got.Results); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+}
+
+func TestCountElements(t *testing.T) {
+	tests := []struct {
+		array string
+		want  int
+	}{
+		{`[]`, 0},
+		{"[ \n]", 0},
+		{`[0]`, 1},
+		{`[[]]`, 1},
+		{`[0,"a,b",{"c":[1,2]}]`, 3},
+		{`["\"],[" , [[1],{"d":","}]]`, 2},
+	}
+	for _, tt := range tests {
+		if got := countElements([]byte(tt.array)); got != tt.want {
+			t.Errorf("countElements(%s) = %d, want %d", tt.array, got, tt.want)
+		}
+	}
+}
+
 func TestToken(t *testing.T) {
 	_, ts := newSQLiteServer(t, Config{Token: "s3cret"})
 	body := batchJSON(t, ev(1, "h", "", "ping", 1))

@@ -24,6 +24,16 @@ const (
 	DefaultMaxBody = 8 << 20 // 8 MiB
 )
 
+// MaxBatchEvents is the most events POST /v1/events takes in one request;
+// above it the answer is 413, which makes a sqltel client split the batch.
+// It is the largest batch a sqltel client sends, and it bounds the results
+// of one answer whatever the body size.
+const MaxBatchEvents = 10_000
+
+// maxDetails bounds the details of one answer: they are for people, and the
+// first ones say what is wrong with a batch as well as all of them would.
+const maxDetails = 100
+
 // Config configures a Server. DB and Dialect are required.
 type Config struct {
 	// DB holds the events; New creates the sqltel_events table in it. The
@@ -158,8 +168,10 @@ type eventsResponse struct {
 	// Results lists only the events that are not "ok"; see the package
 	// comment.
 	Results map[string]string `json:"results"`
-	// Details says why each event in Results is not ok.
+	// Details says why the first maxDetails events in Results are not ok;
+	// DetailsOmitted counts the others.
 	Details           map[string]string `json:"details,omitempty"`
+	DetailsOmitted    int               `json:"details_omitted,omitempty"`
 	NextRequestWaitMS int64             `json:"next_request_wait_ms"`
 	Accepted          int               `json:"accepted"`
 	Stored            int64             `json:"stored"`
@@ -194,7 +206,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := parse(data)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		status := http.StatusBadRequest
+		if errors.Is(err, errTooManyEvents) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeError(w, status, err.Error())
 		return
 	}
 
@@ -203,23 +219,38 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		Details:           map[string]string{},
 		NextRequestWaitMS: s.nextWait.Milliseconds(),
 	}
+	checks := make([]checked, len(*b.Events))
 	valid := make([]event, 0, len(*b.Events))
-	seen := make(map[string]bool, len(*b.Events))
+	storedAt := make(map[string]int, len(*b.Events)) // id -> index of the copy stored
 	dropped := 0
 	for i, raw := range *b.Events {
 		c := checkEvent(i, raw)
-		if c.status != resultOK {
-			resp.Results[c.key] = c.status
-			resp.Details[c.key] = c.reason
-		}
+		checks[i] = c
 		if c.status == resultDrop {
 			dropped++
 			continue
 		}
 		resp.Accepted++
-		if !seen[c.ev.ID] { // a duplicate within the batch is stored once
-			seen[c.ev.ID] = true
+		if _, dup := storedAt[c.ev.ID]; !dup { // a duplicate within the batch is stored once
+			storedAt[c.ev.ID] = i
 			valid = append(valid, c.ev)
+		}
+	}
+	for _, c := range checks {
+		// The client reads one result per id: every copy of an id that was
+		// stored answers as the stored copy, even one that failed checking,
+		// or the client would count as rejected an event the store holds.
+		if j, ok := storedAt[strings.ToLower(c.key)]; ok {
+			c.status, c.reason = checks[j].status, checks[j].reason
+		}
+		if _, done := resp.Results[c.key]; done || c.status == resultOK {
+			continue
+		}
+		resp.Results[c.key] = c.status
+		if len(resp.Details) < maxDetails {
+			resp.Details[c.key] = c.reason
+		} else {
+			resp.DetailsOmitted++
 		}
 	}
 
@@ -252,8 +283,8 @@ func (s *Server) authorized(r *http.Request) bool {
 
 // readBody reads the request body, decompressing it if needed. Both the
 // body as sent and the decompressed body are limited to s.maxBody, so a small
-// gzip bomb cannot make the collector allocate more than that. On error it
-// returns the HTTP status to answer with.
+// gzip bomb cannot make the collector read more than that into memory. On
+// error it returns the HTTP status to answer with.
 func (s *Server) readBody(r *http.Request) ([]byte, int, error) {
 	tooLarge := fmt.Errorf("body larger than %d bytes", s.maxBody)
 	if r.ContentLength > s.maxBody {
@@ -314,6 +345,9 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 func summaryParams(r *http.Request, now time.Time) (host string, since time.Time, err error) {
 	q := r.URL.Query()
 	host = strings.TrimSpace(q.Get("host"))
+	if host != "" && !validHost(host) {
+		return "", time.Time{}, fmt.Errorf("host must be at most %d bytes of printable UTF-8", maxHostLen)
+	}
 	v := strings.TrimSpace(q.Get("since"))
 	if v == "" {
 		return host, time.Time{}, nil

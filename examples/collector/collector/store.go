@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,9 +137,21 @@ type storedEvent struct {
 	rows                                     sql.NullInt64
 }
 
+// Bounds of the times that UnixNano represents; it wraps outside them.
+var (
+	minTimeNS = time.Unix(0, math.MinInt64)
+	maxTimeNS = time.Unix(0, math.MaxInt64)
+)
+
 // scanEvents calls fn for every stored event of host ("" = all hosts) whose
 // time is at or after since (zero = no lower bound).
 func (s *Server) scanEvents(ctx context.Context, host string, since time.Time, fn func(storedEvent)) error {
+	if host != "" && !validHost(host) {
+		return nil // no stored host matches, and PostgreSQL would refuse it
+	}
+	if since.After(maxTimeNS) {
+		return nil // later than any storable event time
+	}
 	query := "SELECT host, fingerprint, stmt_kind, op, err_category, latency_us, row_count FROM " + tableName
 	var where []string
 	var args []any
@@ -146,7 +159,7 @@ func (s *Server) scanEvents(ctx context.Context, host string, since time.Time, f
 		args = append(args, host)
 		where = append(where, "host = "+s.placeholder(len(args)))
 	}
-	if !since.IsZero() {
+	if !since.IsZero() && !since.Before(minTimeNS) { // earlier: every event time is after it
 		args = append(args, since.UnixNano())
 		where = append(where, "time_ns >= "+s.placeholder(len(args)))
 	}

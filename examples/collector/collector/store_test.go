@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +28,10 @@ func TestStore(t *testing.T) {
 			t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, d) })
 			t.Run("SchemaIdempotent", func(t *testing.T) { testSchemaIdempotent(t, d) })
 			t.Run("StorageErrorIs503", func(t *testing.T) { testStorageError(t, d) })
+			t.Run("RepeatedIDOneResult", func(t *testing.T) { testRepeatedIDOneResult(t, d) })
+			t.Run("SinceOutsideUnixNanoRange", func(t *testing.T) { testSinceOutsideUnixNanoRange(t, d) })
+			t.Run("HostFilterNotStorable", func(t *testing.T) { testHostFilterNotStorable(t, d) })
+			t.Run("RowsTotalSaturates", func(t *testing.T) { testRowsTotalSaturates(t, d) })
 		})
 	}
 }
@@ -336,5 +342,103 @@ func testStorageError(t *testing.T, d dialect) {
 	bad := ev(2, "h", "", "ping", -1)
 	if got := postEvents(t, ts, batchJSON(t, bad)); got.Results[bad["id"].(string)] != resultDrop {
 		t.Errorf("results = %v, want the event dropped", got.Results)
+	}
+}
+
+// testRepeatedIDOneResult checks that every copy of an id answers as the
+// copy that was stored: a "drop" would make the client count as rejected an
+// event the collector holds.
+func testRepeatedIDOneResult(t *testing.T, d dialect) {
+	good := ev(1, "h", "", "ping", 1)
+	bad := ev(1, "h", "", "ping", 1)
+	bad["op"] = "bogus"
+	badUpper := ev(1, "h", "", "ping", 1)
+	badUpper["id"] = strings.ToUpper(fmt.Sprintf("%032x", 0xab1))
+	badUpper["op"] = "bogus"
+	goodLower := ev(0xab1, "h", "", "ping", 1)
+	warn := ev(2, "h", "", "ping", 1)
+	warn["error"] = "gremlins"
+	badWarn := ev(2, "h", "", "ping", -1)
+	alsoBad := ev(3, "h", "", "ping", -1)
+	tests := []struct {
+		name   string
+		events []map[string]any
+		want   map[string]string
+		stored int64
+	}{
+		{"valid then invalid", []map[string]any{good, bad}, map[string]string{}, 1},
+		{"invalid then valid", []map[string]any{bad, good}, map[string]string{}, 1},
+		{"invalid in upper case", []map[string]any{badUpper, goodLower}, map[string]string{}, 1},
+		{"invalid then warning", []map[string]any{badWarn, warn}, map[string]string{id(warn): resultWarning}, 1},
+		{"both invalid", []map[string]any{alsoBad, alsoBad}, map[string]string{id(alsoBad): resultDrop}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ts := newServer(t, d, Config{})
+			got := postEvents(t, ts, batchJSON(t, tt.events...))
+			if diff := cmp.Diff(tt.want, got.Results, cmpopts.EquateEmpty()); diff != "" || got.Stored != tt.stored {
+				t.Errorf("stored %d, want %d; results (-want +got):\n%s", got.Stored, tt.stored, diff)
+			}
+		})
+	}
+}
+
+// testSinceOutsideUnixNanoRange checks that a since outside the times Unix
+// nanoseconds represent does not wrap around.
+func testSinceOutsideUnixNanoRange(t *testing.T, d dialect) {
+	s, ts := newServer(t, d, Config{})
+	postEvents(t, ts, batchJSON(t, ev(1, "h", "", "ping", 1))) // in 2026
+	for _, tt := range []struct {
+		since string
+		want  int
+	}{
+		{"1600-01-01T00:00:00Z", 1},
+		{"0001-01-01T00:00:01Z", 1},
+		{"3000-01-01T00:00:00Z", 0},
+		{"9999-12-31T23:59:59Z", 0},
+	} {
+		if got := len(getReport(t, ts, "since="+tt.since).Rows); got != tt.want {
+			t.Errorf("since=%s: %d rows, want %d", tt.since, got, tt.want)
+		}
+	}
+	if rows, err := s.Summary(context.Background(), "", time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil || len(rows) != 1 {
+		t.Errorf("Summary since 1600 = %d rows, %v; want 1", len(rows), err)
+	}
+}
+
+// testHostFilterNotStorable checks that a host filter no stored host could
+// match is refused by the HTTP endpoints and matches nothing in Report, on
+// every dialect: PostgreSQL refuses invalid UTF-8 and NUL in a parameter.
+func testHostFilterNotStorable(t *testing.T, d dialect) {
+	s, ts := newServer(t, d, Config{})
+	postEvents(t, ts, batchJSON(t, ev(1, "h", "", "ping", 1)))
+	for _, host := range []string{"%ff", "a%00b", "a%0Ab", strings.Repeat("h", maxHostLen+1)} {
+		for _, path := range []string{"/v1/summary?host=", "/?host="} {
+			res := do(t, http.MethodGet, ts.URL+path+host, nil, nil)
+			if res.status != http.StatusBadRequest || !bytes.Contains(res.body, []byte("host must be")) {
+				t.Errorf("GET %s%s: status %d, want 400 naming host", path, truncate(host, 16), res.status)
+			}
+		}
+		raw, _ := url.QueryUnescape(host)
+		if r, err := s.Report(context.Background(), raw, time.Time{}); err != nil || len(r.Rows) != 0 {
+			t.Errorf("Report(%q) = %v, %v; want no rows", truncate(raw, 16), r, err)
+		}
+	}
+}
+
+// testRowsTotalSaturates checks that rows_total stops at MaxInt64 instead of
+// wrapping: a client may report any non-negative row count.
+func testRowsTotalSaturates(t *testing.T, d dialect) {
+	_, ts := newServer(t, d, Config{})
+	a := ev(1, "h", "00000000000000aa", "query", 1)
+	b := ev(2, "h", "00000000000000aa", "query", 1)
+	a["rows"] = int64(math.MaxInt64)
+	b["rows"] = int64(math.MaxInt64)
+	if got := postEvents(t, ts, batchJSON(t, a, b)); got.Stored != 2 {
+		t.Fatalf("stored %d, want 2 (results %v)", got.Stored, got.Results)
+	}
+	r := getReport(t, ts, "")
+	if len(r.Rows) != 1 || r.Rows[0].RowsTotal != math.MaxInt64 {
+		t.Errorf("rows = %+v, want one with rows_total %d", r.Rows, int64(math.MaxInt64))
 	}
 }

@@ -3,6 +3,7 @@ package collector
 import (
 	"cmp"
 	"context"
+	"math"
 	"math/bits"
 	"slices"
 	"time"
@@ -35,7 +36,8 @@ type Row struct {
 	P99US int64 `json:"p99_us"`
 	MaxUS int64 `json:"max_us"`
 	// RowsTotal sums the rows of the events that reported a row count;
-	// events with an unknown count add nothing.
+	// events with an unknown count add nothing. It stops at MaxInt64
+	// rather than wrap: a client may report any non-negative count.
 	RowsTotal int64 `json:"rows_total"`
 	// Histogram counts latencies in power-of-two buckets, from the first to
 	// the last non-empty bucket.
@@ -102,7 +104,7 @@ func (s *Server) Report(ctx context.Context, host string, since time.Time) (*Rep
 			a.row.Errors[e.errCategory]++
 		}
 		if e.rows.Valid {
-			a.row.RowsTotal += e.rows.Int64
+			a.row.RowsTotal = addSaturating(a.row.RowsTotal, e.rows.Int64)
 		}
 		a.latencies = append(a.latencies, e.latencyUS)
 		a.buckets[bucketOf(e.latencyUS)]++
@@ -133,6 +135,15 @@ func (s *Server) Report(ctx context.Context, host string, since time.Time) (*Rep
 		)
 	})
 	return report, nil
+}
+
+// addSaturating returns a+b for non-negative a and b, or MaxInt64 when the
+// sum does not fit.
+func addSaturating(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // percentile returns the nearest-rank p-th percentile of sorted, which must
