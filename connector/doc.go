@@ -4,8 +4,10 @@
 // New wraps any driver.Connector; sql.OpenDB(c) then works as with the inner
 // connector. Telemetry is off unless WithMode says otherwise, and with ModeOn
 // it is on only for connections opened while the telemetry service's feature
-// flag for the host (package flags) says so. A connection that does not
-// record is returned unwrapped. A recording connection is wrapped in conn,
+// flag for the host (package flags) says so. With telemetry off (the
+// default) connections are returned unwrapped; with it on, a connection the
+// flag or the environment does not let record is still wrapped, and records
+// nothing. A recording connection is wrapped in conn,
 // its statements in stmt, its transactions in tx and its result sets in rows;
 // each reports to the session it was opened with, which records into the
 // exporter shared by every connector with the same endpoint (package

@@ -5,9 +5,10 @@
 //
 // The pieces meet like this. The connector calls Decide with the DSN mode and
 // the environment; only when the user asked for telemetry=on does the
-// server-side flag matter. It then holds one *Context per open connection,
-// taken with Cache.Acquire and given back with Context.Release, and asks
-// Context.Enabled before sending anything. Enabled answers from the Cache:
+// server-side flag matter. It then holds one *Context per recording
+// connection, taken with Cache.Acquire and given back with Context.Release
+// (at once when the answer is no), and asks Context.Enabled once, when the
+// connection opens. Enabled answers from the Cache:
 //
 //   - a fresh value is returned at once, without I/O;
 //   - a stale value is returned at once, and a single background refresh is

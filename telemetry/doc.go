@@ -55,8 +55,11 @@
 //
 // latency_us is the time until the driver answered (for a query, its first
 // result); total_us, for a query, the time until its rows were closed.
-// stmt_kind, fingerprint, total_us, rows and error are omitted when empty, 0,
-// 0, -1 and empty. created_at and the body are identical across the attempts of a
+// stmt_kind, fingerprint, total_us, rows, error and sql are omitted when
+// empty, 0, 0, -1, empty and empty. sql, the statement with every literal
+// replaced by '?' and its comments removed, is there only when the program
+// opted in (DSN telemetry_sql=normalized, connector.WithStatementText).
+// created_at and the body are identical across the attempts of a
 // request. The session id is random per registry (so per process for
 // Default) and rotated every 24 hours. An event gets its 128-bit id (a
 // random half drawn once per exporter and a counter) when the exporter takes
