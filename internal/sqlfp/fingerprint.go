@@ -97,6 +97,8 @@ func Fingerprint(query string) uint64 {
 				cw = chunk(lw, 2)
 				if cw == kwIS {
 					st = stOperand | stIS
+				} else if cw == kwOR {
+					st = 0
 				}
 			case 3:
 				if c := byte(w >> 24); c == ' ' {
@@ -110,6 +112,8 @@ func Fingerprint(query string) uint64 {
 				cw = chunk(lw, 3)
 				if cw == kwNOT && prev&(stIS|stISNOT) == stIS {
 					st = stOperand | stISNOT
+				} else if cw == kwAND {
+					st = 0
 				}
 			case 4:
 				if c := byte(w >> 32); c == ' ' {
@@ -123,6 +127,8 @@ func Fingerprint(query string) uint64 {
 				cw = chunk(lw, 4)
 				if cw == kwTRUE || cw == kwNULL && prev&(stIS|stISNOT) == 0 {
 					cw = wordValue
+				} else if cw == kwTHEN || cw == kwELSE || cw == kwWHEN {
+					st = 0
 				}
 			case 5:
 				if c := byte(w >> 40); c == ' ' {
@@ -136,6 +142,8 @@ func Fingerprint(query string) uint64 {
 				cw = chunk(lw, 5)
 				if cw == kwFALSE {
 					cw = wordValue
+				} else if cw == kwWHERE || cw == kwLIMIT {
+					st = 0
 				}
 			case 6:
 				if c := byte(w >> 48); c == ' ' {
@@ -149,6 +157,8 @@ func Fingerprint(query string) uint64 {
 				cw = chunk(lw, 6)
 				if cw == kwVALUES {
 					st = stOperand | stVALUES
+				} else if cw == kwSELECT || cw == kwHAVING {
+					st = 0
 				}
 			case 7:
 				if c := byte(w >> 56); c == ' ' {
@@ -160,6 +170,9 @@ func Fingerprint(query string) uint64 {
 					i += 7
 				}
 				cw = chunk(lw, 7)
+				if cw == kwBETWEEN {
+					st = 0
+				}
 			default:
 				// Eight word bytes (letters are word bytes): a long word, its
 				// first chunk, then the rest.
@@ -339,6 +352,7 @@ func slowToken(h uint64, q string, i int, st state) (uint64, int, state) {
 }
 
 // Lower-case keywords as chunk words (see hash.go), for the inline word path.
+// The lexer's word method reads the same ones.
 const (
 	kwIS     = 'i' | 's'<<8 | (2|0x80)<<chunkLenShift
 	kwNOT    = 'n' | 'o'<<8 | 't'<<16 | (3|0x80)<<chunkLenShift
@@ -346,11 +360,23 @@ const (
 	kwNULL   = 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24 | (4|0x80)<<chunkLenShift
 	kwFALSE  = 'f' | 'a'<<8 | 'l'<<16 | 's'<<24 | 'e'<<32 | (5|0x80)<<chunkLenShift
 	kwVALUES = 'v' | 'a'<<8 | 'l'<<16 | 'u'<<24 | 'e'<<32 | 's'<<40 | (6|0x80)<<chunkLenShift
+
+	// Words after which '-' and '+' are signs.
+	kwOR      = 'o' | 'r'<<8 | (2|0x80)<<chunkLenShift
+	kwAND     = 'a' | 'n'<<8 | 'd'<<16 | (3|0x80)<<chunkLenShift
+	kwTHEN    = 't' | 'h'<<8 | 'e'<<16 | 'n'<<24 | (4|0x80)<<chunkLenShift
+	kwELSE    = 'e' | 'l'<<8 | 's'<<16 | 'e'<<24 | (4|0x80)<<chunkLenShift
+	kwWHEN    = 'w' | 'h'<<8 | 'e'<<16 | 'n'<<24 | (4|0x80)<<chunkLenShift
+	kwWHERE   = 'w' | 'h'<<8 | 'e'<<16 | 'r'<<24 | 'e'<<32 | (5|0x80)<<chunkLenShift
+	kwLIMIT   = 'l' | 'i'<<8 | 'm'<<16 | 'i'<<24 | 't'<<32 | (5|0x80)<<chunkLenShift
+	kwSELECT  = 's' | 'e'<<8 | 'l'<<16 | 'e'<<24 | 'c'<<32 | 't'<<40 | (6|0x80)<<chunkLenShift
+	kwHAVING  = 'h' | 'a'<<8 | 'v'<<16 | 'i'<<24 | 'n'<<32 | 'g'<<40 | (6|0x80)<<chunkLenShift
+	kwBETWEEN = 'b' | 'e'<<8 | 't'<<16 | 'w'<<24 | 'e'<<32 | 'e'<<40 | 'n'<<48 | (7|0x80)<<chunkLenShift
 )
 
 // Byte classes of Fingerprint's inline path. fOther bytes go to the
 // normalizer: they may start a comment, a quoted token, a signed number, a
-// placeholder, a dollar quote, "::", or a list.
+// placeholder, a dollar quote, "::", a temporary table's name, or a list.
 const (
 	fOther uint8 = iota
 	fSpace
@@ -375,7 +401,9 @@ var fastClass = func() (t [256]uint8) {
 			t[c] = fDigit
 		}
 	}
-	for _, c := range ",;=<>*[{}|^%!~#&\\" {
+	// Not '#' (perhaps a comment) nor '[' (perhaps an identifier): the
+	// lexer decides.
+	for _, c := range ",;=<>*{}|^%!~&\\" {
 		t[c] = fPunct
 	}
 	t[')'] = fClose

@@ -117,6 +117,13 @@ var fingerprintCorpus = []string{
 	"SELECT * FROM t WHERE a @> '{1}' AND b ? 'k' AND c #> '{a}' AND d ~ 'x'",
 	"SELECT ((((1))))",
 	"SELECT\n\t1\r\n,\f2\v",
+	"SELECT `a\\`, `b``c`, `d FROM t # it's\nWHERE x = 1 #\n#-- y\n",
+	"/* a /* b */ it's */ SELECT 1 /*/ x */, /* /* unterminated */",
+	"SELECT [a's b], [c], a[1], a [2], ARRAY[[1, 'x'], [y]], [d's, e], [f FROM #t, ##g JOIN #h'",
+	"SELECT a #> '{x}', a #>> '{y}', b #-1, c #- '{z}', #true, d # e\nFROM t",
+	"SELECT -1, CASE WHEN -1 THEN -2 ELSE -3 END WHERE a BETWEEN -1 AND +2 OR -.5 HAVING -1 LIMIT -1",
+	"WITH a AS (SELECT 1) (SELECT 2)", "WITH a AS (SELECT 1) (WITH b AS (SELECT 2) (DELETE FROM t))",
+	"#", "##", "#-", "[", "[]", "`", "``", "/*/", "/* /* */",
 }
 
 func TestFingerprintMatchesReference(t *testing.T) {
@@ -134,6 +141,7 @@ func TestFingerprintGolden(t *testing.T) {
 	}{
 		{"", 0x9353dfc8a195f3e2},
 		{"SELECT 1", 0x7cc2fa41dc8dc318},
+		{"SELECT -1", 0x7cc2fa41dc8dc318}, // a sign after a keyword is the literal's
 		{"select * from users where id = $1", 0x07f720cfd18cab15},
 		{"INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y')", 0xf45d361a8891160d},
 	}

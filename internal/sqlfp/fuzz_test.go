@@ -48,6 +48,8 @@ var normalizeTemplates = []struct {
 	{"\"", "SELECT * FROM t WHERE s = \"%s\" AND n = 0x%d"},
 	{"$", "SELECT $body$%s$body$, %d"},
 	{"'", "SELECT N'%s', X'%d', f(%d, '%s')"},
+	{"'", "SELECT `dir\\` FROM t # don't\nWHERE a = '%s' AND b = %d"},
+	{"'", "/* a /* b */ it's */ SELECT [Bob's], ARRAY[[%d, '%s']] FROM #t WHERE c BETWEEN -%d AND '%s'"},
 }
 
 func FuzzNormalize(f *testing.F) {

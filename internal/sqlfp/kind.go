@@ -7,8 +7,8 @@ import "github.com/sqltel/sqltel/telemetry"
 //
 //   - SELECT, VALUES and TABLE are KindSelect;
 //   - WITH takes the kind of the statement after its common table
-//     expressions (WITH ... INSERT is KindInsert), or KindOther if there is
-//     none;
+//     expressions (WITH ... INSERT is KindInsert), parenthesised or not, or
+//     KindOther if there is none;
 //   - INSERT and REPLACE are KindInsert; UPDATE is KindUpdate; DELETE is
 //     KindDelete;
 //   - CREATE, ALTER, DROP, TRUNCATE, RENAME and COMMENT are KindDDL;
@@ -22,19 +22,10 @@ import "github.com/sqltel/sqltel/telemetry"
 // except after WITH.
 func Kind(query string) telemetry.Kind {
 	l := lexer{q: query}
-	for {
-		t := l.next()
-		switch t.kind {
-		case tokWord:
-			return wordKind(&l, query[t.start:t.end])
-		case tokPunct:
-			if query[t.start] != '(' {
-				return telemetry.KindOther
-			}
-		default:
-			return telemetry.KindOther
-		}
+	if w, ok := firstWord(&l); ok {
+		return wordKind(&l, w)
 	}
+	return telemetry.KindOther
 }
 
 // wordKind returns the kind of a statement that starts with word; l is
@@ -67,20 +58,42 @@ func wordKind(l *lexer, word string) telemetry.Kind {
 // withKind finds the statement that follows a WITH clause: the first word at
 // parenthesis depth zero that starts a statement. The CTE names and their
 // AS [NOT] MATERIALIZED / RECURSIVE decorations never match one of those.
+// The statement may also be parenthesised (WITH a AS (...) (SELECT ...)
+// UNION (SELECT ...)): a '(' right after a ')' that closed to depth zero
+// opens it, since a CTE's body follows AS or MATERIALIZED and the next CTE
+// a ','; a column list's ')' is followed by AS, never by '('. Depth and
+// closed are zero then, as at the start, which a nested WITH relies on.
 func withKind(l *lexer) telemetry.Kind {
 	depth := 0
+	closed := false // the previous token was a ')' back to depth zero
 	for {
 		t := l.next()
+		wasClosed := closed
+		closed = false
 		switch t.kind {
 		case tokEOF:
 			return telemetry.KindOther
 		case tokPunct:
 			switch l.q[t.start] {
 			case '(':
+				if wasClosed && depth == 0 {
+					// The statement itself, in parentheses. A WITH in there
+					// starts over in this loop rather than by recursion, so
+					// that no input can grow the stack.
+					w, ok := firstWord(l)
+					if !ok {
+						return telemetry.KindOther
+					}
+					if foldEq(w, "with") {
+						continue
+					}
+					return wordKind(l, w)
+				}
 				depth++
 			case ')':
 				if depth > 0 {
 					depth--
+					closed = depth == 0
 				}
 			}
 		case tokWord:
@@ -100,6 +113,24 @@ func withKind(l *lexer) telemetry.Kind {
 			case foldEq(w, "merge"):
 				return telemetry.KindOther
 			}
+		}
+	}
+}
+
+// firstWord skips opening parentheses and returns the word after them, or
+// false if something else comes first.
+func firstWord(l *lexer) (string, bool) {
+	for {
+		t := l.next()
+		switch t.kind {
+		case tokWord:
+			return l.q[t.start:t.end], true
+		case tokPunct:
+			if l.q[t.start] != '(' {
+				return "", false
+			}
+		default:
+			return "", false
 		}
 	}
 }

@@ -10,7 +10,7 @@ type tokKind uint8
 const (
 	tokEOF     tokKind = iota
 	tokWord            // keyword or unquoted identifier; rendered lower-case
-	tokQuoted          // `backtick` identifier; rendered verbatim
+	tokQuoted          // `backtick` or [bracketed] identifier; rendered verbatim
 	tokDQuoted         // "double-quoted"; identifier or literal, see normalizer
 	tokValue           // literal or placeholder; rendered "?"
 	tokPunct           // one byte of punctuation, or "::"; rendered verbatim
@@ -111,11 +111,16 @@ func (l *lexer) next() token {
 			continue
 		}
 		if c == '/' && i+1 < len(q) && q[i+1] == '*' {
-			j := strings.Index(q[i+2:], "*/")
+			i = skipBlockComment(q, i+2)
+			space = true
+			continue
+		}
+		if c == '#' && hashComment(q, i) {
+			j := strings.IndexByte(q[i+1:], '\n')
 			if j < 0 {
 				i = len(q)
 			} else {
-				i += 2 + j + 2
+				i += 1 + j + 1
 			}
 			space = true
 			continue
@@ -133,6 +138,7 @@ func (l *lexer) next() token {
 	c := q[i]
 	switch class[c] {
 	case cIdent:
+		l.operand = true
 		t.end, t.kind = l.word(i, afterIS)
 	case cDigit:
 		t.end, t.kind = scanNumber(q, i), tokValue
@@ -143,6 +149,8 @@ func (l *lexer) next() token {
 	switch t.kind {
 	case tokPunct:
 		l.operand = q[t.start] == ')' || q[t.start] == ']'
+	case tokWord:
+		// Set by word.
 	default:
 		l.operand = true
 	}
@@ -174,15 +182,23 @@ func (l *lexer) word(i int, afterIS uint8) (int, tokKind) {
 			}
 		}
 	}
+	// After the reserved words that must be followed by an expression, a
+	// '-' or '+' is a sign: SELECT -1 and SELECT 1 share a fingerprint. The
+	// list is kept small, to words that cannot end an operand in any
+	// dialect, and Fingerprint's inline word path checks the same words.
 	w := q[i:j]
 	switch len(w) {
 	case 2:
 		if foldEq(w, "is") {
 			l.afterIS = 1
+		} else if foldEq(w, "or") {
+			l.operand = false
 		}
 	case 3:
 		if afterIS == 1 && foldEq(w, "not") {
 			l.afterIS = 2
+		} else if foldEq(w, "and") {
+			l.operand = false
 		}
 	case 4:
 		if foldEq(w, "true") {
@@ -191,9 +207,23 @@ func (l *lexer) word(i int, afterIS uint8) (int, tokKind) {
 		if foldEq(w, "null") && afterIS == 0 {
 			return j, tokValue
 		}
+		if foldEq(w, "then") || foldEq(w, "else") || foldEq(w, "when") {
+			l.operand = false
+		}
 	case 5:
 		if foldEq(w, "false") {
 			return j, tokValue
+		}
+		if foldEq(w, "where") || foldEq(w, "limit") {
+			l.operand = false
+		}
+	case 6:
+		if foldEq(w, "select") || foldEq(w, "having") {
+			l.operand = false
+		}
+	case 7:
+		if foldEq(w, "between") {
+			l.operand = false
 		}
 	}
 	return j, tokWord
@@ -213,13 +243,37 @@ func (l *lexer) other(i int) (int, tokKind) {
 	case '"':
 		return scanQuoted(q, i, '"'), tokDQuoted
 	case '`':
-		return scanQuoted(q, i, '`'), tokQuoted
+		// An unterminated backtick is a typo, and what follows it holds the
+		// statement's literals: it must not be rendered verbatim.
+		if end, ok := scanBacktick(q, i); ok {
+			return end, tokQuoted
+		}
+		return len(q), tokValue
+	case '[':
+		return l.bracket(i)
+	case '#':
+		// Not a comment (see hashComment): a SQL Server temporary table
+		// (#t, ##t) or a PostgreSQL operator (#>, #>>, #-). The name is one
+		// word so that what follows it is read as it would be after any
+		// name: were '#' a token of its own, a value such as TRUE after it
+		// would be rendered "#?", which reads as a comment.
+		j := i + 1
+		if d == '#' {
+			j++
+		}
+		if tempName(q, j) {
+			for j++; j < len(q) && isWordByte(q[j]); j++ {
+			}
+			return j, tokWord
+		}
 	case '.':
 		if class[d] == cDigit {
 			return scanNumber(q, i), tokValue
 		}
 	case '-', '+':
-		if !l.operand && (class[d] == cDigit || d == '.' && i+2 < len(q) && class[q[i+2]] == cDigit) {
+		// After the operator '#' (PostgreSQL's #-), '-' is part of it: read
+		// as a sign, "#-1" would be rendered "#?", which reads as a comment.
+		if !l.operand && !(i > 0 && q[i-1] == '#') && (class[d] == cDigit || d == '.' && i+2 < len(q) && class[q[i+2]] == cDigit) {
 			return scanNumber(q, i+1), tokValue
 		}
 	case '?':
@@ -283,6 +337,211 @@ func scanQuoted(q string, i int, quote byte) int {
 		}
 	}
 	return len(q)
+}
+
+// scanBacktick returns the end of the `backtick` identifier that opens at
+// q[i] and whether it is terminated. MySQL knows no escape inside backticks
+// but a doubled backtick, so a backslash is an ordinary byte: `dir\` is a
+// whole identifier.
+func scanBacktick(q string, i int) (int, bool) {
+	for j := i + 1; j < len(q); j++ {
+		if q[j] == '`' {
+			if j+1 < len(q) && q[j+1] == '`' {
+				j++
+				continue
+			}
+			return j + 1, true
+		}
+	}
+	return len(q), false
+}
+
+// skipBlockComment returns the end of the block comment whose body starts at
+// q[i]. Comments nest as in PostgreSQL; MySQL ends one at the first "*/",
+// and there counting drops more text than the server would, which is the
+// safe side. An unterminated comment runs to the end of the query.
+func skipBlockComment(q string, i int) int {
+	depth := 1
+	for i+1 < len(q) {
+		switch {
+		case q[i] == '*' && q[i+1] == '/':
+			i += 2
+			if depth--; depth == 0 {
+				return i
+			}
+		case q[i] == '/' && q[i+1] == '*':
+			i += 2
+			depth++
+		default:
+			i++
+		}
+	}
+	return len(q)
+}
+
+// hashComment reports whether the '#' at q[i] opens a MySQL comment to the
+// end of the line. An apostrophe in a comment read as SQL would open a
+// string and shift every quote after it, exposing the statement's literals,
+// so '#' is a comment unless it begins a PostgreSQL operator (#>, #>>, #-)
+// or a SQL Server temporary table (#t, ##t). PostgreSQL's '#' (XOR) before
+// a space is taken as a comment too: losing the rest of its line from the
+// fingerprint is the price of never leaking a MySQL comment's quote.
+func hashComment(q string, i int) bool {
+	if i+1 >= len(q) {
+		return true
+	}
+	switch d := q[i+1]; {
+	case d == '>':
+		return false
+	case d == '-':
+		// "#--" is '#' and a "--" comment in PostgreSQL too.
+		return i+2 < len(q) && q[i+2] == '-'
+	case d == '#':
+		return !tempName(q, i+2)
+	default:
+		return !tempName(q, i+1)
+	}
+}
+
+// tempName reports whether a temporary table's name starts at q[j]. A name
+// right before a quote is rather a MySQL comment such as "#don't", whose
+// apostrophe must not open a string.
+func tempName(q string, j int) bool {
+	if j >= len(q) || !isTempStart(q[j]) {
+		return false
+	}
+	for j++; j < len(q) && isWordByte(q[j]); j++ {
+	}
+	return j >= len(q) || q[j] != '\'' && q[j] != '`' && q[j] != '"'
+}
+
+// isTempStart reports whether c can start a SQL Server temporary table's
+// name after '#'. Only ASCII: a comment such as "#été" must stay a comment.
+func isTempStart(c byte) bool {
+	return c == '_' || 'a' <= lower[c] && lower[c] <= 'z'
+}
+
+// bracket lexes the '[' at q[i]. Directly after an operand (a[1], int[],
+// ARRAY[1]) it is a subscript or an array and stays punctuation. Otherwise
+// it may open a SQL Server or SQLite [bracketed] identifier, which may hold
+// an apostrophe: read as punctuation, that apostrophe would open a string
+// and shift every quote after it. But PostgreSQL's nested arrays
+// (ARRAY[[1, 'a]'], [2, 'b']]) put '[' after '[' and ',' too, and their
+// contents must neither be rendered verbatim nor be cut at a ']' inside a
+// string. So the text up to the next ']' is an identifier only if it looks
+// like a name (bracketName); otherwise it is one value if it holds an odd
+// number of quotes that all sit inside words (an apostrophe: a name that
+// does not look like one), and punctuation if not (normal lexing reads its
+// strings). An unterminated '[' that follows no operand and is followed by
+// an apostrophe is a typo, and the rest of the statement one value. A
+// doubled "]]" inside an identifier is not understood: nested arrays end in
+// "]]" far more often.
+func (l *lexer) bracket(i int) (int, tokKind) {
+	q := l.q
+	// Whitespace or a comment ends in a space byte or '/', and no operand
+	// does; Fingerprint may start the lexer on the '[' itself, so the
+	// token's space flag cannot tell.
+	if l.operand && i > 0 && class[q[i-1]] != cSpace && q[i-1] != '/' {
+		return i + 1, tokPunct
+	}
+	// Stopping at the next '[' too keeps the lexer linear: no two scans
+	// cover the same bytes.
+	j := i + 1
+	for j < len(q) && q[j] != ']' && q[j] != '[' {
+		j++
+	}
+	if j == len(q) {
+		// Unterminated: a typo if it holds an apostrophe, whose string
+		// would run into the statement's literals. This runs at most once
+		// per query, as no '[' follows.
+		for k := i + 1; k < len(q); k++ {
+			if q[k] == '\'' && inWordQuote(q, k) {
+				return len(q), tokValue
+			}
+		}
+		return i + 1, tokPunct
+	}
+	if q[j] == '[' {
+		return i + 1, tokPunct
+	}
+	s := q[i+1 : j]
+	if bracketName(s) {
+		return j + 1, tokQuoted
+	}
+	n := 0
+	for k := 0; k < len(s); k++ {
+		if s[k] == '\'' {
+			if !inWordQuote(s, k) {
+				return i + 1, tokPunct
+			}
+			n++
+		}
+	}
+	if n%2 != 0 {
+		return j + 1, tokValue
+	}
+	return i + 1, tokPunct
+}
+
+// bracketName reports whether s, the text between '[' and ']', looks like a
+// name rather than an array's elements: no literal of any kind (no digit or
+// '$' that starts a word, no TRUE, FALSE or NULL, no string, no backslash),
+// and none of the punctuation that separates or groups elements. An
+// apostrophe inside a word (Customer's, O'Brien) is allowed once.
+func bracketName(s string) bool {
+	if s == "" {
+		return false
+	}
+	quotes := 0
+	for j := 0; j < len(s); j++ {
+		c := s[j]
+		wordBefore := j > 0 && isWordByte(s[j-1])
+		switch {
+		case class[c] == cIdent:
+			if wordBefore {
+				continue
+			}
+			k := j + 1
+			for k < len(s) && isWordByte(s[k]) {
+				k++
+			}
+			if w := s[j:k]; foldEq(w, "true") || foldEq(w, "false") || foldEq(w, "null") {
+				return false
+			}
+			j = k - 1
+		case class[c] == cDigit, c == '$':
+			if !wordBefore {
+				return false
+			}
+		case c == '\'':
+			if quotes++; quotes > 1 || !inWordQuote(s, j) {
+				return false
+			}
+		default:
+			switch c {
+			case ',', '(', ')', '"', '`', '\\', ';', '?', ':', '{', '}':
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// inWordQuote reports whether the quote at s[j] is an apostrophe inside a
+// word rather than the start of a string: a word byte comes before it, and
+// that byte is not a string prefix of its own (E'..', X'..', B'..', N'..').
+func inWordQuote(s string, j int) bool {
+	if j == 0 || !isWordByte(s[j-1]) {
+		return false
+	}
+	if j >= 2 && isWordByte(s[j-2]) {
+		return true
+	}
+	switch lower[s[j-1]] {
+	case 'e', 'x', 'b', 'n':
+		return false
+	}
+	return true
 }
 
 // scanDollar scans a PostgreSQL dollar-quoted string $tag$...$tag$ opening at

@@ -9,7 +9,7 @@ import "strings"
 // documentation). Unlike Fingerprint it also replaces "double-quoted" text
 // by '?': MySQL reads it as a string unless ANSI_QUOTES is set, and the
 // privacy of the values matters more than PostgreSQL identifiers that happen
-// to be quoted. `Backtick` identifiers are kept.
+// to be quoted. `Backtick` and [bracketed] identifiers are kept.
 //
 // The result holds no literal of the input, and for a query without
 // double quotes Fingerprint(Normalize(q)) == Fingerprint(q).
