@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -195,8 +196,10 @@ func TestMinimalDriverFallbacks(t *testing.T) {
 // the driver's own, and the panic is counted.
 func TestPanicFirewall(t *testing.T) {
 	boom := telemetry.RecorderFunc(func(telemetry.Event) { panic("recorder bug") })
+	// The recovered panic is logged, through a handler that panics too.
 	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"),
-		connector.WithMode(connector.ModeForce), connector.WithRecorder(boom), connector.WithEnv(noEnv))
+		connector.WithMode(connector.ModeForce), connector.WithRecorder(boom), connector.WithEnv(noEnv),
+		connector.WithLogger(slog.New(panickingHandler{})))
 	if err != nil {
 		t.Fatal(err)
 	}

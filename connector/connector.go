@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sqltel/sqltel/flags"
+	"github.com/sqltel/sqltel/internal/safelog"
 	"github.com/sqltel/sqltel/telemetry"
 )
 
@@ -63,6 +64,8 @@ func New(inner driver.Connector, opts ...Option) (*Connector, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// Logged on Connect and on a recovered panic: on the query path.
+	cfg.logger = safelog.Logger(cfg.logger)
 	switch cfg.mode {
 	case ModeOff, ModeOn, ModeForce:
 	case "":

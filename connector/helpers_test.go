@@ -196,3 +196,12 @@ func (minTx) Commit() error   { return nil }
 func (minTx) Rollback() error { return nil }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// panickingHandler is a log handler that panics on every line, as a buggy
+// one or one writing to a closed sink might.
+type panickingHandler struct{}
+
+func (panickingHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (panickingHandler) Handle(context.Context, slog.Record) error { panic("log sink broken") }
+func (h panickingHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h panickingHandler) WithGroup(string) slog.Handler           { return h }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/sqltel/sqltel/internal/safelog"
 )
 
 // ErrClosed is returned by Acquire on a closed Cache.
@@ -285,6 +287,7 @@ func (c *Cache) record(e *entry, ans Answer, err error) bool {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	logger = safelog.Logger(logger) // a fetch's result is logged on a Connect's goroutine
 	attrs := []any{"host", e.host, "endpoint", e.endpoint, "failures", failures}
 	if err != nil {
 		attrs = append(attrs, "error", err, "known", known, "value", v, "retry_in", backoff)

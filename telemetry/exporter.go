@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/sqltel/sqltel/internal/safelog"
 )
 
 var _ Recorder = (*Exporter)(nil)
@@ -151,7 +153,9 @@ func newExporter(cfg Config, reg *Registry, key registryKey) *Exporter {
 		auth = "Bearer " + cfg.Token
 	}
 	e.headers = newConstHeaders(e.enc.contentType(), auth)
-	e.log = cfg.Logger.With("component", "sqltel/telemetry", "collector", ep.host)
+	// Its logs are written from inside the panic firewall's recovery too:
+	// a handler that panics must not escape it.
+	e.log = safelog.Logger(cfg.Logger).With("component", "sqltel/telemetry", "collector", ep.host)
 	e.rnd = rand.New(e.ids)
 	e.idBase = e.ids.Uint64()
 	e.client, e.transport = newHTTPClient(cfg.HTTPClient, ep.tls)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -917,5 +918,33 @@ func TestStatsInvariantUnderLoad(t *testing.T) {
 	s := h.release(t)
 	if s.Recorded != 2000 {
 		t.Errorf("Recorded = %d", s.Recorded)
+	}
+}
+
+// panickingHandler is a log handler that panics on every line.
+type panickingHandler struct{}
+
+func (panickingHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (panickingHandler) Handle(context.Context, slog.Record) error { panic("log sink broken") }
+func (h panickingHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h panickingHandler) WithGroup(string) slog.Handler           { return h }
+
+// A Config.Logger whose handler panics neither stops the exporter nor takes
+// the process down: its lines are written from the exporter's goroutine,
+// some from inside the recovery of its panic firewall, where a second panic
+// would escape. Both a healthy run (the final summary line) and a rejected
+// batch (a warning) are logged.
+func TestPanickingLoggerIsContained(t *testing.T) {
+	for _, status := range []int{200, 400} {
+		c := newCollector(t, func(int, captured) reply { return reply{status: status} })
+		cfg := testConfig(c)
+		cfg.Logger = slog.New(panickingHandler{})
+		h := start(t, cfg)
+		h.record(3)
+		h.flush(t)
+		s := h.release(t)
+		if status == 200 && s.Delivered != 3 || status == 400 && s.Dropped.Rejected != 3 {
+			t.Errorf("status %d: stats %+v", status, s)
+		}
 	}
 }
