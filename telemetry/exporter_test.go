@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -823,6 +824,34 @@ func TestRedirectRefused(t *testing.T) {
 	}
 	if n := len(other.requests()); n != 0 {
 		t.Errorf("the redirect target got %d requests", n)
+	}
+}
+
+// A caller's client whose own redirect policy refuses a redirect gets the
+// batch rejected, not resent: a resend would meet the same redirect. (It
+// was retried with backoff and counted as retries exhausted.)
+func TestCallersRedirectRefusalIsRejected(t *testing.T) {
+	srv := newCollector(t, nil)
+	var posts atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/events", func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		http.Redirect(w, r, "/moved/v1/events", http.StatusTemporaryRedirect)
+	})
+	srv.Config.Handler = mux
+	errNoRedirects := errors.New("this program follows no redirects")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return errNoRedirects }}
+	h := start(t, Config{Endpoint: srv.URL, HTTPClient: client, FlushInterval: time.Hour}, waitBackoff)
+	h.record(2)
+	h.flush(t)
+	s := h.release(t)
+	if n := posts.Load(); n != 1 || s.Dropped.Rejected != 2 {
+		t.Errorf("%d requests, stats %+v; want 1 request and both events rejected", n, s)
+	}
+	for _, err := range h.errs.all() {
+		if !errors.Is(err, ErrRejected) {
+			t.Errorf("OnError got %v, want ErrRejected", err)
+		}
 	}
 }
 

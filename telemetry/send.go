@@ -88,7 +88,14 @@ func redirectPolicy(next func(*http.Request, []*http.Request) error) func(*http.
 			return fmt.Errorf("%w: from https to %s", errRedirectRefused, req.URL.Scheme)
 		}
 		if next != nil {
-			return next(req, via)
+			// The caller's own refusal is a refusal too: resending would
+			// meet the same redirect. ErrUseLastResponse is not one: the
+			// 3xx comes back as the answer, and is rejected as a status.
+			err := next(req, via)
+			if err != nil && !errors.Is(err, http.ErrUseLastResponse) {
+				err = fmt.Errorf("%w: %w", errRedirectRefused, err)
+			}
+			return err
 		}
 		if len(via) >= 10 {
 			return fmt.Errorf("%w: after 10 redirects", errRedirectRefused)
