@@ -133,6 +133,9 @@ type DB struct {
 	// Telemetry is the sqltel connector for Off and On, nil otherwise; its
 	// Stats say what was recorded.
 	Telemetry *connector.Connector
+	// Exporters is On's registry of its own (nil otherwise): its Flush
+	// delivers what is buffered, so that a benchmark can count that work.
+	Exporters *telemetry.Registry
 }
 
 // Options are the sqltel options of the On wrapper beyond its DSN.
@@ -150,6 +153,7 @@ func Open(ctx context.Context, b Backend, w Wrapper, opts Options) (*DB, error) 
 	var (
 		c   driver.Connector
 		tc  *connector.Connector
+		reg *telemetry.Registry
 		err error
 	)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -167,12 +171,13 @@ func Open(ctx context.Context, b Backend, w Wrapper, opts Options) (*DB, error) 
 		if x := os.Getenv(OnParamsEnv); x != "" {
 			params = append(params, strings.Split(x, "&")...)
 		}
+		reg = telemetry.NewRegistry()
 		tc, err = sqltel.NewConnector(b.Driver, withParams(b.DSN, params),
 			// A cache and registry of its own, so that one DB's exporter
 			// never outlives it; no environment opt-out, so that a
 			// DO_NOT_TRACK on the machine cannot silently turn this into Off.
 			connector.WithFlagCache(flags.NewCache()),
-			connector.WithRegistry(telemetry.NewRegistry()),
+			connector.WithRegistry(reg),
 			connector.WithEnv(func(string) string { return "" }),
 			connector.WithLogger(quiet))
 		c = tc
@@ -198,7 +203,11 @@ func Open(ctx context.Context, b Backend, w Wrapper, opts Options) (*DB, error) 
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s connector: %w", w, err)
 	}
-	return setup(ctx, sql.OpenDB(c), tc, b)
+	d, err := setup(ctx, sql.OpenDB(c), tc, b)
+	if err == nil {
+		d.Exporters = reg
+	}
+	return d, err
 }
 
 func setup(ctx context.Context, db *sql.DB, tc *connector.Connector, b Backend) (*DB, error) {

@@ -100,16 +100,27 @@ func openSQLiteBench(b *testing.B, mode string) *sql.DB {
 			io.WriteString(w, "{}")
 		}))
 		b.Cleanup(sink.Close)
-		opts = append(opts, connector.WithEndpoint(sink.URL), connector.WithRegistry(telemetry.NewRegistry()))
+		opts = append(opts, connector.WithEndpoint(sink.URL), connector.WithRegistry(telemetry.NewRegistry()),
+			connector.WithLogger(discardLogger()))
 	}
+	var c *connector.Connector
 	if db == nil {
-		c, err := connector.New(inner, opts...)
-		if err != nil {
+		var err error
+		if c, err = connector.New(inner, opts...); err != nil {
 			b.Fatal(err)
 		}
 		db = sql.OpenDB(c)
 	}
-	b.Cleanup(func() { db.Close() })
+	b.Cleanup(func() {
+		db.Close()
+		// An exporter that fell behind and dropped events would have been
+		// measured doing less than its work.
+		if c != nil && (mode == "exporter" || mode == "plain") {
+			if st := c.Stats(); st.DroppedTotal() != 0 {
+				b.Errorf("the exporter dropped %d of %d events (%+v): the figure leaves their cost out", st.DroppedTotal(), st.Recorded, st.Dropped)
+			}
+		}
+	})
 	db.SetMaxOpenConns(1)
 	for _, q := range []string{
 		"CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)",

@@ -97,5 +97,10 @@ func run(w bench.Wrapper, workload string, warmup, n int, collector string) erro
 	if w == bench.On && st.Delivered != st.Recorded {
 		return fmt.Errorf("%d events recorded, %d delivered (dropped %+v): the count would leave some out", st.Recorded, st.Delivered, st.Dropped)
 	}
+	// Nothing recorded at all (a flag that said no, a fetch that timed out
+	// under valgrind) would pass the check above and count "off" as "on".
+	if want := uint64((warmup + n) * bench.StatementsPerStep(workload)); w == bench.On && st.Recorded < want {
+		return fmt.Errorf("%d events recorded for %d statements: the connection did not record", st.Recorded, want)
+	}
 	return nil
 }
