@@ -62,7 +62,9 @@ func New(inner driver.Connector, opts ...Option) (*Connector, error) {
 	}
 	cfg := config{mode: ModeOff, host: "unknown", env: os.Getenv, logger: slog.Default()}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil { // a slice built with some options left out
+			o(&cfg)
+		}
 	}
 	// Logged on Connect and on a recovered panic: on the query path.
 	cfg.logger = safelog.Logger(cfg.logger)

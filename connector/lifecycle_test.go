@@ -611,3 +611,18 @@ func TestWrappersOnlyWhenRecording(t *testing.T) {
 		c.Close()
 	}
 }
+
+// A nil Option, as in a slice built with some options left out, is
+// skipped: it panicked.
+func TestNilOptionSkipped(t *testing.T) {
+	var maybe connector.Option
+	c, err := connector.New(innerConnector(t, &sqlite.Driver{}, ":memory:"), connector.WithEnv(noEnv), maybe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"net/url"
 	"reflect"
 	"strings"
@@ -100,15 +101,19 @@ func NewConnector(inner driver.Driver, dsn string, opts ...connector.Option) (*c
 // newConnector is NewConnector; closeInner says whether the connector's
 // Close closes the inner connector (when it is an io.Closer).
 func newConnector(inner driver.Driver, dsn string, closeInner bool, opts ...connector.Option) (*connector.Connector, error) {
+	if inner == nil {
+		return nil, errors.New("sqltel: the inner driver is nil")
+	}
 	stripped, p, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	var ic driver.Connector
+	var ic, opened driver.Connector
 	if dc, ok := inner.(driver.DriverContext); ok {
 		if ic, err = dc.OpenConnector(stripped); err != nil {
 			return nil, err
 		}
+		opened = ic
 		if !closeInner {
 			ic = unclosable{ic}
 		}
@@ -120,10 +125,18 @@ func newConnector(inner driver.Driver, dsn string, closeInner bool, opts ...conn
 	all = append(all, opts...)
 	all = append(all, p.options()...)
 	c, err := connector.New(ic, all...)
-	if errors.Is(err, telemetry.ErrInsecureEndpoint) && p.has(setEndpoint) {
-		return nil, &DSNError{Param: "telemetry_endpoint", Reason: "uses http to a host that is not loopback; use https or set telemetry_insecure=true"}
+	if err != nil {
+		// Nothing connected through it yet: the inner connector (which may
+		// hold an embedded engine's database, and its file lock) goes.
+		if cl, ok := opened.(io.Closer); ok {
+			cl.Close()
+		}
+		if errors.Is(err, telemetry.ErrInsecureEndpoint) && p.has(setEndpoint) {
+			return nil, &DSNError{Param: "telemetry_endpoint", Reason: "uses http to a host that is not loopback; use https or set telemetry_insecure=true"}
+		}
+		return nil, err
 	}
-	return c, err
+	return c, nil
 }
 
 // unclosable is a connector without its Close: a connector's only optional
