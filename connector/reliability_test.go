@@ -200,7 +200,14 @@ func TestQueriesUnharmedByFaults(t *testing.T) {
 
 			fc := faultcollector.New(tc.cfg)
 			defer fc.Close()
-			cache := flags.NewCache(flags.WithFetchTimeout(200*time.Millisecond), flags.WithLogger(discardLogger()))
+			// Short only where the flag service is the fault, to bound the
+			// test: a healthy one must answer within it on a loaded machine,
+			// or telemetry stays off and the case tests nothing.
+			fetchTimeout := 5 * time.Second
+			if tc.cfg.FlagsDefault != faultcollector.Healthy {
+				fetchTimeout = 200 * time.Millisecond
+			}
+			cache := flags.NewCache(flags.WithFetchTimeout(fetchTimeout), flags.WithLogger(discardLogger()))
 			defer cache.Close()
 			c, err := connector.New(innerConnector(t, &sqlite.Driver{}, sqliteDSN(t, "wrapped.db")),
 				connector.WithMode(connector.ModeOn), connector.WithEndpoint(fc.URL), connector.WithToken("tok"),

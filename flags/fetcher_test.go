@@ -79,7 +79,14 @@ func TestHTTPFetcherResponses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(tt.handler))
 			defer srv.Close()
-			f := NewHTTPFetcher(Endpoint{URL: srv.URL, Token: token}, WithFetchTimeout(200*time.Millisecond))
+			// Only "slow body" is about the timeout; the others get time
+			// enough on a loaded machine (the 10 MiB body must be read to
+			// its limit under -race).
+			timeout := 10 * time.Second
+			if tt.wantErr == context.DeadlineExceeded {
+				timeout = 200 * time.Millisecond
+			}
+			f := NewHTTPFetcher(Endpoint{URL: srv.URL, Token: token}, WithFetchTimeout(timeout))
 			got, err := f.Fetch(context.Background(), "db")
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Fetch error = %v, want %v", err, tt.wantErr)

@@ -370,7 +370,9 @@ func TestPropertyLongOutageBounded(t *testing.T) {
 	fc := faultcollector.New(faultcollector.Config{Events: outage, Default: faultcollector.Status500})
 	defer fc.Close()
 	cfg := Config{Endpoint: fc.URL, BufferSize: 300, BatchSize: 25, FlushInterval: 2 * time.Millisecond, ShutdownTimeout: 5 * time.Second}
-	exp := startProp(t, cfg, 50*time.Millisecond)
+	// Not shorter: a healthy answer that comes after it would make a stored
+	// batch look lost, and its resend a duplicate (see propRequestTimeout).
+	exp := startProp(t, cfg, propRequestTimeout)
 	released := false
 	defer func() {
 		if !released {

@@ -38,7 +38,7 @@ func TestScriptReproducible(t *testing.T) {
 
 // post sends events with the given ids, gzipped when zip, and returns the
 // status and body (or the transport error).
-func post(t *testing.T, c *Collector, zip bool, ids ...string) (int, string, error) {
+func post(t *testing.T, c *Collector, timeout time.Duration, zip bool, ids ...string) (int, string, error) {
 	t.Helper()
 	var evs []string
 	for _, id := range ids {
@@ -52,7 +52,7 @@ func post(t *testing.T, c *Collector, zip bool, ids ...string) (int, string, err
 		zw.Close()
 		body = b.Bytes()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+EventsPath, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -97,7 +97,13 @@ func TestEventFaults(t *testing.T) {
 		t.Run(tc.fault.String(), func(t *testing.T) {
 			c := New(Config{Events: Steps(tc.fault), HugeBodySize: 4 << 20})
 			defer c.Close()
-			status, body, err := post(t, c, true, "a", "b", "c", "d")
+			// A short timeout only where the fault is one: elsewhere a
+			// loaded machine must have time to read a 4 MiB answer.
+			timeout := 10 * time.Second
+			if tc.fault == Timeout || tc.fault == Blackhole {
+				timeout = 300 * time.Millisecond
+			}
+			status, body, err := post(t, c, timeout, true, "a", "b", "c", "d")
 			if status != tc.status {
 				t.Errorf("status %d (%v), want %d", status, err, tc.status)
 			}
@@ -112,7 +118,7 @@ func TestEventFaults(t *testing.T) {
 			}
 			// The script ran out: the next request is healthy, and an
 			// accepted id sent again is noticed.
-			if status, _, err := post(t, c, false, "c", "e"); status != 200 {
+			if status, _, err := post(t, c, 10*time.Second, false, "c", "e"); status != 200 {
 				t.Fatalf("after the script: %d %v", status, err)
 			}
 			wantResent := []string(nil)
@@ -139,7 +145,7 @@ func TestEventFaults(t *testing.T) {
 func TestHugeBodyBounded(t *testing.T) {
 	c := New(Config{Events: Steps(HugeBody)})
 	defer c.Close()
-	status, _, err := post(t, c, false, "a")
+	status, _, err := post(t, c, 10*time.Second, false, "a")
 	if status != 200 || err != nil {
 		t.Fatalf("%d %v", status, err)
 	}
