@@ -243,8 +243,9 @@ func urlQueryStart(dsn string) int {
 // two disagree only when a '?' comes before that '@'. libpq's reading is
 // taken, unless it would leave nothing after the '@' but a host with no
 // path and no query ("postgres://h?user=app@tenant&telemetry=on" would
-// have the host "tenant&telemetry=on"): that DSN is read as net/url reads
-// it, a host and a query holding an '@'.
+// have the host "tenant&telemetry=on") and a bare host comes before the
+// '?': that DSN is read as net/url reads it, a host and a query holding an
+// '@'.
 func urlHostStart(dsn string) int {
 	start := strings.Index(dsn, "://") + 3
 	i := strings.IndexAny(dsn[start:], "@/")
@@ -252,7 +253,13 @@ func urlHostStart(dsn string) int {
 		return start
 	}
 	at := start + i
-	if strings.IndexByte(dsn[start:at], '?') >= 0 && !strings.ContainsAny(dsn[at+1:], "/?") {
+	// Only a bare host before the '?' makes it net/url's reading. A
+	// password holding '?' follows "user:", and "app:6000?x@db" could be
+	// either a port or such a password: read as a host, it would put user
+	// information into the host key, which leaves the process. There the
+	// DSN keeps libpq's reading, and a lib/pq user gets the server's error
+	// for the unknown parameters rather than a silent leak.
+	if q := strings.IndexByte(dsn[start:at], '?'); q > 0 && !strings.ContainsAny(dsn[start:start+q], ":@") && !strings.ContainsAny(dsn[at+1:], "/?") {
 		return start
 	}
 	return at + 1

@@ -33,7 +33,7 @@ func TestParseDSNStrips(t *testing.T) {
 		// No path, and an '@' in the query: net/url's reading (lib/pq,
 		// go-mssqldb), where libpq's would see a host "tenant&telemetry=on".
 		{"url no path, @ in query", "postgres://db.example.com?user=app@tenant&telemetry=on", "postgres://db.example.com?user=app@tenant"},
-		{"url no path, @ in query, last", "sqlserver://h:1433?database=db&user%20id=a@corp&telemetry=on&x=1", "sqlserver://h:1433?database=db&user%20id=a@corp&x=1"},
+		{"url no path, @ in query, last", "sqlserver://h?database=db&user%20id=a@corp&telemetry=on&x=1", "sqlserver://h?database=db&user%20id=a@corp&x=1"},
 		{"url password ? no path, query after @", "postgres://u:p?x@h?telemetry=on", "postgres://u:p?x@h"},
 		{"url keeps encoding", "postgres://h/db?options=-c%20x%3Dy&telemetry=on&application_name=a+b", "postgres://h/db?options=-c%20x%3Dy&application_name=a+b"},
 		{"url keeps empty segments", "postgres://h/db?a=1&&telemetry=on&b", "postgres://h/db?a=1&&b"},

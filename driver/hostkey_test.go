@@ -18,7 +18,13 @@ func TestHostKey(t *testing.T) {
 		{"postgresql://h", "h:5432"},
 		{"postgres://u:p?x@h:6543/db", "h:6543"},
 		{"postgres://db.example.com?user=app@tenant&sslmode=disable", "db.example.com:5432"},
-		{"sqlserver://h:1444?user%20id=a@corp", "h:1444"},
+		// A password holding '?' and no path: never a host key of user
+		// information, even where the text could be a host and port.
+		{"postgres://app:se?cret@db", "db:5432"},
+		{"mysql://root:pa?ss@db", "db:3306"},
+		{"postgres://app:6000?x@db", "db:5432"},
+		{"postgres://db.example.com:6000?user=app@tenant", "tenant:5432"},
+		{"sqlserver://h?user%20id=a@corp", "h:1433"},
 		{"postgres://u:p?x@h:6543?sslmode=disable", "h:6543"},
 		{"postgres://u:p%40x@h/db", "h:5432"},
 		{"postgres://h1:5433,h2:5434/db", "h1:5433"},
