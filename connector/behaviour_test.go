@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,6 +115,30 @@ func TestPrepareLatencyLeavesOutFingerprinting(t *testing.T) {
 			t.Errorf("skipFast=%v: %v latency %v, though fingerprinting alone takes %v and the driver nothing",
 				d.skipFast, evs[0].Op, evs[0].Latency, cost)
 		}
+	}
+}
+
+// An exec through the ErrSkip fallback (go-sql-driver/mysql's usual path
+// for a statement with arguments) reads the clock three times: the fast
+// path's start, the prepare's start and the execution's end.
+// Fingerprinting the prepared text waits until after that end, and takes
+// no read of its own.
+func TestImplicitExecClockReads(t *testing.T) {
+	var reads atomic.Int64
+	base := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return base.Add(time.Duration(reads.Add(1)) * time.Microsecond) }
+	db, rec, _ := openRecording(t, minimal{skipFast: true}, "", connector.WithClock(clock))
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("select ?", 1); err != nil { // warm: the connection, the statement cache
+		t.Fatal(err)
+	}
+	rec.reset()
+	before := reads.Load()
+	if _, err := db.Exec("select ?", 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load() - before; n > 3 || len(rec.all()) != 1 {
+		t.Errorf("one exec through the ErrSkip fallback: %d clock reads (want at most 3), events %v", n, rec.ops())
 	}
 }
 

@@ -82,14 +82,17 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if !c.s.recording() {
 		return si, nil
 	}
-	// The driver's time, read before fingerprinting, which is not: a long
-	// statement can take a while to fingerprint.
-	latency := c.s.c.since(start)
-	st := stmt{inner: si, c: c, id: c.s.id(query)}
+	st := stmt{inner: si, c: c}
 	if op == telemetry.OpPrepare {
+		// The driver's time, read before fingerprinting, which is not: a
+		// long statement can take a while to fingerprint.
+		latency := c.s.c.since(start)
+		st.id = c.s.id(query)
 		c.s.recordTimed(op, "", st.id, start, latency, nil, nil, c.inTx)
 	} else {
-		st.implicit, st.prepared = op, latency
+		// Fingerprinted when its one execution is recorded, after that
+		// execution's end is read: no clock read of its own.
+		st.implicit, st.start, st.query = op, start, query
 	}
 	return mirrorStmt(st), nil
 }

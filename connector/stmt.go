@@ -27,10 +27,12 @@ type stmt struct {
 	id    stmtID
 
 	// implicit is set on the statement database/sql prepares after an
-	// ErrSkip: its one execution is reported as that exec or query, and
-	// timed as the driver's prepare (prepared) followed by the execution.
+	// ErrSkip: its one execution is reported as that exec or query, timed
+	// from the prepare's start. query is its text until id is computed:
+	// after that execution's end is read, so fingerprinting is not timed.
 	implicit telemetry.Op
-	prepared time.Duration
+	start    time.Time
+	query    string
 }
 
 // Unwrap returns the driver's own statement.
@@ -48,7 +50,7 @@ func (s *stmt) Close() error {
 	if op := s.implicit; op != telemetry.OpUnknown && s.c.s.recording() {
 		s.implicit = telemetry.OpUnknown
 		c := s.c
-		c.s.recordTimed(op, "", s.id, c.s.now().Add(-s.prepared), s.prepared, nil, errNotExecuted, c.inTx)
+		c.s.record(op, s.query, stmtID{}, s.start, nil, errNotExecuted, c.inTx)
 	}
 	return s.inner.Close()
 }
@@ -66,40 +68,40 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), valuesToNamed(args))
 }
 
-// op returns what an execution of this statement is reported as, and since
-// when it is timed.
-func (s *stmt) op(start time.Time, explicit telemetry.Op) (telemetry.Op, time.Time) {
-	if s.implicit == telemetry.OpUnknown {
-		return explicit, start
+// begin returns what an execution of this statement is reported as, since
+// when it is timed, and the text to fingerprint when its id is not known
+// yet. The implicit statement's one execution is timed from the prepare,
+// with no clock read of its own.
+func (s *stmt) begin(explicit telemetry.Op) (telemetry.Op, time.Time, string) {
+	if op := s.implicit; op != telemetry.OpUnknown {
+		s.implicit = telemetry.OpUnknown
+		return op, s.start, s.query
 	}
-	op := s.implicit
-	s.implicit = telemetry.OpUnknown
-	// What ran between the prepare and the execution (fingerprinting,
-	// database/sql's argument conversion) was not the driver's.
-	return op, start.Add(-s.prepared)
+	if s.query != "" { // executed again (through Raw): fingerprint it now
+		s.id, s.query = s.c.s.id(s.query), ""
+	}
+	return explicit, s.c.s.now(), ""
 }
 
 // ExecContext implements driver.StmtExecContext.
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	c := s.c
-	start := c.s.now()
+	op, start, query := s.begin(telemetry.OpStmtExec)
 	res, err := ctxStmtExec(ctx, s.inner, args)
-	op, since := s.op(start, telemetry.OpStmtExec)
-	c.s.record(op, "", s.id, since, res, err, c.inTx)
+	c.s.record(op, query, s.id, start, res, err, c.inTx)
 	return res, err
 }
 
 // QueryContext implements driver.StmtQueryContext.
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	c := s.c
-	start := c.s.now()
+	op, start, query := s.begin(telemetry.OpStmtQuery)
 	ri, err := ctxStmtQuery(ctx, s.inner, args)
-	op, since := s.op(start, telemetry.OpStmtQuery)
 	if err != nil {
-		c.s.record(op, "", s.id, since, nil, err, c.inTx)
+		c.s.record(op, query, s.id, start, nil, err, c.inTx)
 		return nil, err
 	}
-	return newRows(ri, c, op, "", s.id, since), nil
+	return newRows(ri, c, op, query, s.id, start), nil
 }
 
 // valuesToNamed serves callers of the deprecated Exec and Query (through
