@@ -214,7 +214,7 @@ func run(out io.Writer, rounds int, benchtime string, micro bool, backendList st
 // runMicro runs the parent module's micro-benchmarks rounds times and
 // returns them by "package Benchmark". The budgets' are run on one core
 // (GOMAXPROCS=1: the budgets are per core); the connector's with an
-// exporter on two, as in production: on one, a loop that never blocks
+// exporter at GOMAXPROCS=2, which needs two CPUs, as in production: on one, a loop that never blocks
 // leaves the exporter's goroutine too little time, and it drops events.
 func runMicro(rounds int) (map[string][]result, error) {
 	out := map[string][]result{}
@@ -229,9 +229,11 @@ func runMicro(rounds int) (map[string][]result, error) {
 	} {
 		cmd := goCmd("..", "test", "-run", "^$", "-bench", p.pattern, "-benchmem",
 			"-benchtime", "300ms", "-count", strconv.Itoa(rounds), p.pkg)
+		procs := "2" // the exporter's goroutine needs a core of its own
 		if p.oneCore {
-			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+			procs = "1"
 		}
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs)
 		var buf bytes.Buffer
 		cmd.Stdout = &buf
 		if err := cmd.Run(); err != nil {

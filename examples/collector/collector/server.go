@@ -26,8 +26,9 @@ const (
 
 // MaxBatchEvents is the most events POST /v1/events takes in one request;
 // above it the answer is 413, which makes a sqltel client split the batch.
-// It is the largest batch a sqltel client sends, and it bounds the results
-// of one answer whatever the body size.
+// It is the largest batch the sqltel DSN allows (a program may configure
+// larger ones in code; the 413 splits them), and it bounds the results of
+// one answer whatever the body size.
 const MaxBatchEvents = 10_000
 
 // maxDetails bounds the details of one answer: they are for people, and the
@@ -241,6 +242,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		// stored answers as the stored copy, even one that failed checking,
 		// or the client would count as rejected an event the store holds.
 		if j, ok := storedAt[strings.ToLower(c.key)]; ok {
+			if c.status == resultDrop { // counted as the stored copy: accepted
+				dropped--
+				resp.Accepted++
+			}
 			c.status, c.reason = checks[j].status, checks[j].reason
 		}
 		if _, done := resp.Results[c.key]; done || c.status == resultOK {
