@@ -67,11 +67,22 @@ func TestNormalizeHashComment(t *testing.T) {
 		checkNoLeak(t, q, "alice", "example")
 	}
 	checkNoLeak(t, "SELECT 1 # see `notes\nFROM t WHERE pw = 'hunter2'", "hunter2")
+	for _, q := range []string{
+		"SELECT a FROM t #TODO don't forget the index\nWHERE b = 'secret1' AND c = 'x'",
+		"SELECT a FROM t #note: it's slow\nWHERE b = 'secret1'",
+		"UPDATE t SET a = 1 #fixme Bob's rows\nWHERE name = 'secret1' AND k = 'v'",
+	} {
+		checkNoLeak(t, q, "secret1")
+	}
 	// What '#' begins in PostgreSQL and SQL Server keeps its shape.
 	for _, tt := range []struct{ query, want string }{
 		{"SELECT a #> '{x}', a #>> '{y}', a #- '{z}', a #-1 FROM t", "select a # > ? , a # > > ? , a # - ? , a # - ? from t"},
 		{"SELECT * INTO #tmp FROM ##Global_1 JOIN #t2 ON true", "select * into #tmp from ##global_1 join #t2 on ?"},
-		{"SELECT #null, #true FROM t", "select #null , #true from t"},
+		{"SELECT a FROM #null, #true", "select a from #null , #true"},
+		// A temporary table's name stands only where a table can; elsewhere
+		// '#' and a word is a comment ("#TODO don't").
+		{"SELECT #null, #true FROM t", "select"},
+		{"DROP TABLE IF EXISTS #t; INSERT #t VALUES (1); DELETE #t", "drop table if exists #t ; insert #t values (?) ; delete #t"},
 		{"SELECT #e'x'\nFROM t", "select from t"},
 		{"SELECT a # b\nFROM t", "select a from t"},
 		{"SELECT 1 #", "select ?"},
@@ -118,8 +129,23 @@ func TestNormalizeBracketIdentifier(t *testing.T) {
 		"SELECT ARRAY[[E'hunter2\\'s']], ARRAY[[x1 + 4242]], ARRAY[[$1, 4242]]",
 		"SELECT ARRAY[[4242, 'hunter2]']], ARRAY[['hunter2]']], ARRAY[[E'hunter2]']], ARRAY[[a || 'x]hunter2']]",
 		"SELECT ARRAY[[a, 4242]] FROM t WHERE x = [[4242",
+		// Right after a keyword, '[' opens a name, not a subscript.
+		"SELECT * FROM[Bob's table] WHERE a = 'hunter2'",
+		"SELECT x AS[Customer's name], 'hunter2' FROM t",
 	} {
 		checkNoLeak(t, q, "hunter2", "4242", "true")
+	}
+	// A comment inside brackets: one value, so that the normalized text
+	// (the comment dropped) fingerprints as the original.
+	for _, q := range []string{
+		"SELECT a FROM t WHERE [a /* 1 */ b] = 1",
+		"SELECT [a -- 2\n b] FROM t",
+		"SELECT [x /* `y` */] FROM t",
+		"SELECT [x # y] FROM t",
+	} {
+		if n := Normalize(q); Fingerprint(n) != Fingerprint(q) {
+			t.Errorf("Fingerprint(Normalize(%q)) != Fingerprint(q); normalized %q", q, n)
+		}
 	}
 	for _, tt := range []struct{ query, want string }{
 		{"SELECT [Customer's Name], [a-b] FROM [dbo].[T 1]", "select [Customer's Name] , [a-b] from [dbo] . [ t ? ]"},

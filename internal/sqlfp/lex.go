@@ -264,6 +264,7 @@ func (l *lexer) other(i int) (int, tokKind) {
 		if tempName(q, j) {
 			for j++; j < len(q) && isWordByte(q[j]); j++ {
 			}
+			l.operand = true // a name: a '-' after it is an operator
 			return j, tokWord
 		}
 	case '.':
@@ -397,10 +398,46 @@ func hashComment(q string, i int) bool {
 		// "#--" is '#' and a "--" comment in PostgreSQL too.
 		return i+2 < len(q) && q[i+2] == '-'
 	case d == '#':
-		return !tempName(q, i+2)
+		return !(tableSlot(q, i) && tempName(q, i+2))
 	default:
-		return !tempName(q, i+1)
+		return !(tableSlot(q, i) && tempName(q, i+1))
 	}
+}
+
+// tableSlot reports whether a table name can stand at q[i]: after FROM,
+// JOIN, INTO, UPDATE, TABLE, EXISTS, INSERT, DELETE, MERGE, USING or a
+// comma. Only there is "#t" taken for a temporary table: elsewhere
+// "#TODO don't" is a MySQL comment whose apostrophe must not open a string.
+func tableSlot(q string, i int) bool {
+	w, last := prevWord(q, i)
+	return last == ',' || oneOf(w, "from", "join", "into", "update", "table", "exists", "insert", "delete", "merge", "using")
+}
+
+// prevWord returns the word that ends right before q[i], whitespace between
+// skipped ("" if a non-word byte ends there), and the byte it ends on.
+func prevWord(q string, i int) (word string, last byte) {
+	j := i
+	for j > 0 && class[q[j-1]] == cSpace {
+		j--
+	}
+	if j == 0 {
+		return "", 0
+	}
+	k := j
+	for k > 0 && isWordByte(q[k-1]) {
+		k--
+	}
+	return q[k:j], q[j-1]
+}
+
+// oneOf reports whether w is one of words, in any case.
+func oneOf(w string, words ...string) bool {
+	for _, x := range words {
+		if foldEq(w, x) {
+			return true
+		}
+	}
+	return false
 }
 
 // tempName reports whether a temporary table's name starts at q[j]. A name
@@ -436,12 +473,21 @@ func isTempStart(c byte) bool {
 // an apostrophe is a typo, and the rest of the statement one value. A
 // doubled "]]" inside an identifier is not understood: nested arrays end in
 // "]]" far more often.
+// nameSlot reports whether the '[' at q[i] follows a keyword after which a
+// name, not a subscript, stands.
+func nameSlot(q string, i int) bool {
+	w, _ := prevWord(q, i)
+	return oneOf(w, "from", "join", "into", "update", "table", "as", "select", "where", "on", "by", "set",
+		"and", "or", "not", "exists", "insert", "delete", "merge", "using", "when", "then", "else", "having")
+}
+
 func (l *lexer) bracket(i int) (int, tokKind) {
 	q := l.q
 	// Whitespace or a comment ends in a space byte or '/', and no operand
 	// does; Fingerprint may start the lexer on the '[' itself, so the
 	// token's space flag cannot tell.
-	if l.operand && i > 0 && class[q[i-1]] != cSpace && q[i-1] != '/' {
+	// A keyword is no operand to subscript: FROM[Bob's table] is a name.
+	if l.operand && i > 0 && class[q[i-1]] != cSpace && q[i-1] != '/' && !nameSlot(q, i) {
 		return i + 1, tokPunct
 	}
 	// Stopping at the next '[' too keeps the lexer linear: no two scans
@@ -465,6 +511,15 @@ func (l *lexer) bracket(i int) (int, tokKind) {
 		return i + 1, tokPunct
 	}
 	s := q[i+1 : j]
+	// A comment inside would be dropped by Normalize, and what is left
+	// could read otherwise than the original: the whole is one value, in
+	// the original and in its normalized form alike. Not where a quote is
+	// inside: the ']' may be a string's ('SECRET#]'), and normal lexing
+	// must read that string. (A backtick's, at worst, leaves a backtick
+	// unterminated, which is a value to the end.)
+	if (strings.Contains(s, "/*") || strings.Contains(s, "--") || strings.IndexByte(s, '#') >= 0) && !strings.ContainsAny(s, "'\"") {
+		return j + 1, tokValue
+	}
 	if bracketName(s) {
 		return j + 1, tokQuoted
 	}
