@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,10 +245,15 @@ func (c *Connector) pin(exp *telemetry.Exporter) {
 		return
 	}
 	old, oldPinned := c.exp, c.pinned
-	if old != nil {
-		// Only a stopped exporter is replaced: the registry hands out the
-		// running one.
+	// Usually a stopped exporter is replaced: the registry hands out the
+	// running one. But a Connect that acquired exp before a Shutdown can
+	// pin it after another pinned the new one: each exporter is counted
+	// once, in replaced or as c.exp, never in both.
+	if old != nil && !slices.Contains(c.replaced, old) {
 		c.replaced = append(c.replaced, old)
+	}
+	if i := slices.Index(c.replaced, exp); i >= 0 {
+		c.replaced = slices.Delete(slices.Clone(c.replaced), i, i+1) // Stats may be reading the old slice
 	}
 	c.exp, c.pinned = exp, false
 	c.mu.Unlock()

@@ -1,7 +1,10 @@
 package connector
 
 import (
+	"context"
+	"database/sql/driver"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -122,3 +125,41 @@ func TestRowCountForOtherStatements(t *testing.T) {
 		}
 	}
 }
+
+// A Connect that acquired an exporter before a Shutdown may pin it after
+// another Connect pinned the new one: Stats counts each exporter once.
+func TestStatsCountEachExporterOnce(t *testing.T) {
+	reg := telemetry.NewRegistry()
+	c, err := New(minimalConnector{}, WithMode(ModeForce), WithEndpoint("http://127.0.0.1:1"),
+		WithRegistry(reg), WithFlushInterval(time.Hour), WithShutdownTimeout(50*time.Millisecond),
+		WithLogger(slog.New(slog.DiscardHandler)), WithEnv(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := reg.Acquire(c.tcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	early.Record(telemetry.Event{Host: "h"})
+	reg.Shutdown(t.Context()) // its error reports the event the unreachable endpoint never got
+	late, err := reg.Acquire(c.tcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late.Record(telemetry.Event{Host: "h"})
+	c.pin(late)
+	c.pin(early) // the early Connect pins last
+	c.pin(late)
+	if st := c.Stats(); st.Recorded != 2 {
+		t.Errorf("Stats counted %d events, want the two exporters' 2, each once", st.Recorded)
+	}
+	late.Release()
+	early.Release()
+	c.Close()
+}
+
+// minimalConnector connects to baseConn.
+type minimalConnector struct{}
+
+func (minimalConnector) Connect(context.Context) (driver.Conn, error) { return baseConn{}, nil }
+func (minimalConnector) Driver() driver.Driver                        { return nil }
