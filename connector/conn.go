@@ -84,11 +84,11 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	}
 	st := stmt{inner: si, c: c}
 	if op == telemetry.OpPrepare {
-		// The driver's time, read before fingerprinting, which is not: a
-		// long statement can take a while to fingerprint.
-		latency := c.s.c.since(start)
+		// Given the text, record reads the driver's time before it
+		// fingerprints; the id is then a hit in the connection's cache of
+		// recent statements.
+		c.s.record(op, query, stmtID{}, start, nil, nil, c.inTx)
 		st.id = c.s.id(query)
-		c.s.recordTimed(op, "", st.id, start, latency, nil, nil, c.inTx)
 	} else {
 		// Fingerprinted when its one execution is recorded, after that
 		// execution's end is read: no clock read of its own.

@@ -124,11 +124,7 @@ func (s *session) record(op telemetry.Op, query string, id stmtID, start time.Ti
 	if !s.recording() {
 		return
 	}
-	s.recordTimed(op, query, id, start, s.c.since(start), res, err, inTx) // timed before fingerprinting, which is not the driver's time
-}
-
-// recordTimed is record with the latency already measured.
-func (s *session) recordTimed(op telemetry.Op, query string, id stmtID, start time.Time, latency time.Duration, res driver.Result, err error, inTx bool) {
+	latency := s.c.since(start) // before fingerprinting, which is not the driver's time
 	defer s.recoverPanic()
 	if query != "" {
 		id = s.newStmtID(query)
