@@ -523,3 +523,23 @@ func BenchmarkEnabledFresh(b *testing.B) {
 		}
 	})
 }
+
+// panickingHandler is a log handler that panics on every line.
+type panickingHandler struct{}
+
+func (panickingHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (panickingHandler) Handle(context.Context, slog.Record) error { panic("log sink broken") }
+func (h panickingHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h panickingHandler) WithGroup(string) slog.Handler           { return h }
+
+// A failed fetch is logged on the asking Connect's goroutine: a log handler
+// that panics loses the line, and the answer still comes.
+func TestPanickingLoggerLosesOnlyTheLine(t *testing.T) {
+	failing := fetcherFunc(func(context.Context, string) (Answer, error) { return Answer{}, errors.New("flags: 500") })
+	c := newTestCache(t, WithFetcher(func(Endpoint) Fetcher { return failing }), WithLogger(slog.New(panickingHandler{})))
+	x := acquire(t, c, Endpoint{URL: "http://127.0.0.1:1"}, "db")
+	defer x.Release()
+	if x.Enabled(bg) {
+		t.Error("Enabled = true after a failed fetch")
+	}
+}
